@@ -1,0 +1,1 @@
+"""The assistant: grounded, cited answers about a collection of articles (see README)."""

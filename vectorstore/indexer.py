@@ -1,0 +1,221 @@
+"""Incremental, idempotent, crash-safe indexing of Documents into a versioned Chroma collection.
+
+- A chunk's id is its canonical source id plus the hash of its text, so an unchanged chunk keeps
+  its id, and a second run over the same files changes nothing (`added 0, updated 0, deleted 0`).
+- Identical chunks in several articles (site boilerplate) are stored once, listing every source.
+- A run with changes builds the next version: unchanged records are copied with their vectors
+  (no re-embedding), new ones embedded; the switch happens only once the copy is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from langchain_core.documents import Document
+
+from vectorstore.chunking import ChunkingConfig, SentencePackingSplitter
+from vectorstore.embeddings import ALL_LANGUAGES, CentredE5EmbeddingFunction, encode_sparse
+from vectorstore.store import CollectionVersions
+
+BATCH = 32
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    id: str
+    text: str
+    metadata: dict[str, Any]
+
+    @property
+    def record_hash(self) -> str:
+        return str(self.metadata["record_hash"])
+
+
+@dataclass
+class IndexReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    chunks_total: int = 0
+    collection: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.chunks_added or self.chunks_removed)
+
+    def summary(self) -> str:
+        return f"added {len(self.added)}, updated {len(self.updated)}, deleted {len(self.deleted)}"
+
+
+def _hash(text: str, size: int = 16) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:size]
+
+
+def plan_records(documents: Sequence[Document], chunking: ChunkingConfig) -> dict[str, ChunkRecord]:
+    """The chunk records the index should hold for `documents`, deduplicated by text."""
+    chunks = SentencePackingSplitter(chunking).split_documents(documents)
+    by_text: dict[str, list[Document]] = defaultdict(list)
+    for chunk in chunks:
+        by_text[chunk.page_content].append(chunk)
+
+    records: dict[str, ChunkRecord] = {}
+    for text, copies in by_text.items():
+        copies.sort(key=lambda c: (c.metadata["source"], c.metadata["chunk_index"]))
+        first = copies[0].metadata
+        metadata: dict[str, Any] = {
+            "source": first["source"],
+            "sources": sorted({c.metadata["source"] for c in copies}),
+            "spans": [f"{c.metadata['source']}:{c.metadata['start']}:{c.metadata['end']}" for c in copies],
+            "title": first["title"],
+            "language": first["language"],
+            "date": first["date"],
+            "url": first["url"],
+            "chunk_index": first["chunk_index"],
+            "start": first["start"],
+            "end": first["end"],
+            "chunker": chunking.fingerprint(),
+        }
+        metadata["record_hash"] = _hash(text + json.dumps(metadata, sort_keys=True, ensure_ascii=False))
+        chunk_id = f"{first['source']}-{_hash(text)}"
+        records[chunk_id] = ChunkRecord(chunk_id, text, metadata)
+    return records
+
+
+def _sources_by_record(metadatas: Iterable[dict[str, Any]]) -> dict[str, set[str]]:
+    """source id → the record hashes that mention it (what "this document's index" is)."""
+    result: dict[str, set[str]] = defaultdict(set)
+    for metadata in metadatas:
+        for source in metadata.get("sources") or [metadata["source"]]:
+            result[source].add(str(metadata["record_hash"]))
+    return result
+
+
+class Indexer:
+    def __init__(
+        self,
+        client: ClientAPI,
+        name: str,
+        function: CentredE5EmbeddingFunction,
+        chunking: ChunkingConfig,
+        progress: Progress | None = None,
+    ) -> None:
+        self.versions = CollectionVersions(client, name)
+        self.template = function
+        self.chunking = chunking
+        self.progress = progress or (lambda _message: None)
+
+    def sync(self, documents: Sequence[Document], rebuild: bool = False) -> IndexReport:
+        started = time.perf_counter()
+        dropped = self.versions.drop_unfinished()
+        if dropped:
+            self.progress(f"discarded the unfinished build(s) {', '.join(dropped)}")
+        active = self.versions.active()
+        held = active.get(include=["metadatas"]) if active is not None else {"ids": [], "metadatas": []}
+        existing = {i: str(m["record_hash"]) for i, m in zip(held["ids"], held["metadatas"] or [], strict=True)}
+        desired = plan_records(documents, self.chunking)
+
+        keep = set() if rebuild else {i for i, r in desired.items() if existing.get(i) == r.record_hash}
+        report = self._compare(held["metadatas"] or [], desired, rebuild)
+        report.chunks_added = len(desired) - len(keep)
+        report.chunks_removed = len(existing) - len(keep)
+        report.chunks_total = len(desired)
+        if active is not None and not rebuild and not report.changed:
+            report.collection = active.name
+            report.seconds = time.perf_counter() - started
+            return report
+
+        new_records = [r for i, r in desired.items() if i not in keep]
+        function, vectors = self._embed(new_records, active if not rebuild else None)
+        collection = self.versions.create_next(function)
+        self.progress(f"building {collection.name}: {len(keep)} kept, {len(new_records)} to embed")
+        if active is not None and keep:
+            self._copy(active, collection, sorted(keep))
+        self._add(collection, function, new_records, vectors)
+        if collection.count() != len(desired):
+            raise RuntimeError(
+                f"{collection.name} holds {collection.count()} chunks, expected {len(desired)}; "
+                "the previous index stays active"
+            )
+        self.versions.activate(collection)
+        report.collection = collection.name
+        report.seconds = time.perf_counter() - started
+        return report
+
+    @staticmethod
+    def _compare(
+        held: Sequence[Any], desired: dict[str, ChunkRecord], rebuild: bool
+    ) -> IndexReport:
+        """Which documents were added, updated (their chunks differ) or deleted."""
+        old = _sources_by_record(held)
+        new = _sources_by_record(r.metadata for r in desired.values())
+        return IndexReport(
+            added=sorted(set(new) - set(old)),
+            updated=sorted(s for s in set(new) & set(old) if rebuild or new[s] != old[s]),
+            deleted=sorted(set(old) - set(new)),
+        )
+
+    def _embed(
+        self, records: list[ChunkRecord], active: Collection | None
+    ) -> tuple[CentredE5EmbeddingFunction, Any]:
+        """Vectors for `records`: centred with the active index's language means, or - for a
+        first build or a rebuild - with means fitted on these very passages."""
+        texts = [r.text for r in records]
+        languages = [r.metadata["language"] for r in records]
+        raw = self._in_batches(texts, self.template.raw_passages, "embedding")
+        if active is not None:
+            function = active.configuration.get("embedding_function")
+            if not isinstance(function, CentredE5EmbeddingFunction):
+                raise RuntimeError(f"{active.name} was not built by this assistant; use --rebuild")
+        else:
+            function = self.template.fitted(raw, languages)
+        known = [lang if lang in function.language_means else ALL_LANGUAGES for lang in languages]
+        return function, function.centre(raw, known)
+
+    def _in_batches(self, texts: list[str], encode: Callable[[list[str]], Any], what: str) -> Any:
+        import numpy as np  # noqa: PLC0415
+
+        parts = []
+        for start in range(0, len(texts), BATCH):
+            parts.append(encode(texts[start : start + BATCH]))
+            self.progress(f"{what} {min(start + BATCH, len(texts))}/{len(texts)}")
+        return np.concatenate(parts) if parts else np.zeros((0, 384), np.float32)
+
+    @staticmethod
+    def _copy(source: Collection, target: Collection, ids: list[str]) -> None:
+        for start in range(0, len(ids), 256):
+            got = source.get(ids=ids[start : start + 256], include=["embeddings", "documents", "metadatas"])
+            target.add(
+                ids=got["ids"],
+                embeddings=got["embeddings"],
+                documents=got["documents"],
+                metadatas=got["metadatas"],
+            )
+
+    def _add(
+        self,
+        collection: Collection,
+        function: CentredE5EmbeddingFunction,
+        records: list[ChunkRecord],
+        vectors: Any,
+    ) -> None:
+        for start in range(0, len(records), BATCH):
+            batch = records[start : start + BATCH]
+            sparse = function.sparse([r.text for r in batch])
+            collection.add(
+                ids=[r.id for r in batch],
+                embeddings=vectors[start : start + BATCH],
+                documents=[r.text for r in batch],
+                metadatas=[{**r.metadata, "sparse": encode_sparse(s)} for r, s in zip(batch, sparse, strict=True)],
+            )

@@ -1,0 +1,107 @@
+"""Files → LangChain `Document`s holding the original text and the article's catalog metadata.
+
+Every file is checked before anything is indexed, so one bad file stops the run with a message
+naming it and the limit, and the index already built stays as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from langchain_core.documents import Document
+
+from vectorstore.catalog import CATALOG_FILE, CatalogEntry, load_catalog
+from vectorstore.cleaning import kept_line_spans
+from vectorstore.languages import detect_language
+
+TEXT_SUFFIXES = (".txt", ".md")
+
+
+class InputError(ValueError):
+    """A document or folder the assistant refuses, with a one-line reason for the user."""
+
+
+@dataclass(frozen=True)
+class LoadLimits:
+    max_bytes: int = 10 * 1024 * 1024
+    suffixes: tuple[str, ...] = TEXT_SUFFIXES
+
+
+def read_text(path: Path, limits: LoadLimits) -> str:
+    """The file's text, or an `InputError` saying exactly why it cannot be used."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise InputError(
+            f"{path.name}: {size / 1_048_576:.1f} MB is over the {limits.max_bytes / 1_048_576:g} MB "
+            "limit per document (ASSISTANT_MAX_FILE_MB)"
+        )
+    data = path.read_bytes()
+    if b"\x00" in data:
+        raise InputError(f"{path.name}: looks like a binary file, not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path.name}: not UTF-8 text (invalid byte at offset {exc.start}); save it as UTF-8"
+        ) from exc
+    if not text.strip():
+        raise InputError(f"{path.name}: the file is empty")
+    if not kept_line_spans(text):
+        raise InputError(f"{path.name}: no article text left once page furniture is removed")
+    return text
+
+
+def document_files(folder: Path, limits: LoadLimits) -> list[Path]:
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder")
+    files = sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in limits.suffixes
+    )
+    if not files:
+        raise InputError(f"{folder}: no {' or '.join(limits.suffixes)} files to index")
+    return files
+
+
+def load_document(path: Path, entry: CatalogEntry | None, limits: LoadLimits) -> Document:
+    text = read_text(path, limits)
+    if entry is None:
+        first_line = next(text[a:b] for a, b in kept_line_spans(text))
+        entry = CatalogEntry(
+            source_id=path.stem,
+            file=path.name,
+            title=first_line[:120],
+            language=detect_language(text[:2000]) or "und",
+        )
+    metadata = {
+        "source": entry.source_id,
+        "title": entry.title,
+        "language": entry.language,
+        "date": entry.date or "",
+        "url": entry.url or "",
+        "file": path.name,
+        "doc_hash": hashlib.sha256(text.encode()).hexdigest()[:16],
+    }
+    return Document(page_content=text, metadata=metadata, id=entry.source_id)
+
+
+def load_folder(folder: Path, limits: LoadLimits) -> list[Document]:
+    """All documents of `folder` (catalog entries first, then any other text file)."""
+    catalog = load_catalog(folder)
+    by_file = {entry.file: entry for entry in catalog.values()}
+    files = document_files(folder, limits)
+    missing = sorted(set(by_file) - {p.name for p in files})
+    if missing:
+        raise InputError(f"{folder / CATALOG_FILE}: lists files that are not there: {', '.join(missing)}")
+    return list(_load_all(files, by_file, limits))
+
+
+def _load_all(
+    files: Iterable[Path], by_file: dict[str, CatalogEntry], limits: LoadLimits
+) -> Iterable[Document]:
+    for path in files:
+        yield load_document(path, by_file.get(path.name), limits)
