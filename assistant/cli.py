@@ -72,7 +72,9 @@ def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for doc in documents:
         meta = doc.metadata
-        print(f"[{meta['rank']}] {meta['source']} · {meta['title']} ({meta['language']}) score {meta['score']:.3f}")
+        print(
+            f"[{meta['rank']}] {meta['source']} · {meta['title']} ({meta['language']}) score {meta['score']:.3f}"
+        )
         print(textwrap.indent(textwrap.fill(doc.page_content, 100), "    "))
     return 0
 

@@ -59,9 +59,13 @@ def make_retriever(settings: Settings, k: int | None = None) -> HybridRetriever:
         )
     stored = collection.configuration.get("embedding_function")
     if not isinstance(stored, CentredE5EmbeddingFunction):
-        raise IndexNotBuilt(f"{collection.name} was not built by this assistant; run `assistant index --rebuild`")
+        raise IndexNotBuilt(
+            f"{collection.name} was not built by this assistant; run `assistant index --rebuild`"
+        )
     # The language means belong to the index; the thread count to this machine.
-    function = CentredE5EmbeddingFunction(stored.variant, settings.embed_threads, stored.get_config()["language_means"])
+    function = CentredE5EmbeddingFunction(
+        stored.variant, settings.embed_threads, stored.get_config()["language_means"]
+    )
     store = Chroma(client=client, collection_name=collection.name, embedding_function=E5Embeddings(function))
     return HybridRetriever(
         store=store,

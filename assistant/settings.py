@@ -35,7 +35,9 @@ class Settings(BaseSettings):
 
     # Retrieval.
     top_k: int = Field(4, ge=1, le=50)
-    candidate_k: int = Field(60, ge=1, le=1000, description="Dense candidates re-scored by the fusion.")
+    candidate_k: int = Field(
+        20, ge=1, le=1000, description="Dense and sparse candidates the fusion re-scores."
+    )
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the dense score in the fusion.")
     chunk_size: int = Field(450, ge=100, le=4000, description="Target characters per chunk.")
     chunk_overlap_sentences: int = Field(1, ge=0, le=5)
@@ -65,15 +67,11 @@ class Settings(BaseSettings):
 
     @cached_property
     def chroma(self) -> ChromaLocation:
-        return ChromaLocation(
-            path=self.data_dir / "chroma", host=self.chroma_host, port=self.chroma_port
-        )
+        return ChromaLocation(path=self.data_dir / "chroma", host=self.chroma_host, port=self.chroma_port)
 
     @cached_property
     def chunking(self) -> ChunkingConfig:
-        return ChunkingConfig(
-            target_chars=self.chunk_size, overlap_sentences=self.chunk_overlap_sentences
-        )
+        return ChunkingConfig(target_chars=self.chunk_size, overlap_sentences=self.chunk_overlap_sentences)
 
     @cached_property
     def load_limits(self) -> LoadLimits:

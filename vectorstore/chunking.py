@@ -22,7 +22,33 @@ from vectorstore.cleaning import Span, kept_line_spans
 _SENTENCE_BOUNDARY = re.compile(r"(?<=[.!?…])[\"'”’»)\]]*\s+")
 # Words after which a period does not end a sentence.
 _ABBREVIATIONS = frozenset(
-    "mr mrs ms dr st no nos mme mlle m tel vs etc e.g i.e u.s u.k tp p ths ts gs pgs approx fig".split()
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "st",
+        "no",
+        "nos",
+        "mme",
+        "mlle",
+        "m",
+        "tel",
+        "vs",
+        "etc",
+        "e.g",
+        "i.e",
+        "u.s",
+        "u.k",
+        "tp",
+        "p",
+        "ths",
+        "ts",
+        "gs",
+        "pgs",
+        "approx",
+        "fig",
+    ]
 )
 
 
@@ -78,7 +104,10 @@ def _split_long(text: str, span: Span, max_chars: int) -> list[Span]:
     )
     pieces = splitter.create_documents([text[start:end]])
     return [
-        (start + piece.metadata["start_index"], start + piece.metadata["start_index"] + len(piece.page_content))
+        (
+            start + piece.metadata["start_index"],
+            start + piece.metadata["start_index"] + len(piece.page_content),
+        )
         for piece in pieces
     ]
 

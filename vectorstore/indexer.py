@@ -123,7 +123,9 @@ class Indexer:
             self.progress(f"discarded the unfinished build(s) {', '.join(dropped)}")
         active = self.versions.active()
         held = active.get(include=["metadatas"]) if active is not None else {"ids": [], "metadatas": []}
-        existing = {i: str(m["record_hash"]) for i, m in zip(held["ids"], held["metadatas"] or [], strict=True)}
+        existing = {
+            i: str(m["record_hash"]) for i, m in zip(held["ids"], held["metadatas"] or [], strict=True)
+        }
         desired = plan_records(documents, self.chunking)
 
         keep = set() if rebuild else {i for i, r in desired.items() if existing.get(i) == r.record_hash}
@@ -154,9 +156,7 @@ class Indexer:
         return report
 
     @staticmethod
-    def _compare(
-        held: Sequence[Any], desired: dict[str, ChunkRecord], rebuild: bool
-    ) -> IndexReport:
+    def _compare(held: Sequence[Any], desired: dict[str, ChunkRecord], rebuild: bool) -> IndexReport:
         """Which documents were added, updated (their chunks differ) or deleted."""
         old = _sources_by_record(held)
         new = _sources_by_record(r.metadata for r in desired.values())
@@ -184,7 +184,7 @@ class Indexer:
         return function, function.centre(raw, known)
 
     def _in_batches(self, texts: list[str], encode: Callable[[list[str]], Any], what: str) -> Any:
-        import numpy as np  # noqa: PLC0415
+        import numpy as np
 
         parts = []
         for start in range(0, len(texts), BATCH):
@@ -217,5 +217,7 @@ class Indexer:
                 ids=[r.id for r in batch],
                 embeddings=vectors[start : start + BATCH],
                 documents=[r.text for r in batch],
-                metadatas=[{**r.metadata, "sparse": encode_sparse(s)} for r, s in zip(batch, sparse, strict=True)],
+                metadatas=[
+                    {**r.metadata, "sparse": encode_sparse(s)} for r, s in zip(batch, sparse, strict=True)
+                ],
             )

@@ -59,9 +59,7 @@ def read_text(path: Path, limits: LoadLimits) -> str:
 def document_files(folder: Path, limits: LoadLimits) -> list[Path]:
     if not folder.is_dir():
         raise InputError(f"{folder}: no such folder")
-    files = sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in limits.suffixes
-    )
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in limits.suffixes)
     if not files:
         raise InputError(f"{folder}: no {' or '.join(limits.suffixes)} files to index")
     return files

