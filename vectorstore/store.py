@@ -8,6 +8,7 @@ This works the same on an embedded `PersistentClient` and on a shared Chroma ser
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -116,7 +117,5 @@ class CollectionVersions:
         return stale
 
     def _delete_quietly(self, name: str) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.client.delete_collection(name)
-        except Exception:
-            pass
