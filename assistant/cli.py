@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
@@ -40,8 +41,8 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     print(report.summary())
     if report.changed or args.rebuild:
         print(
-            f"chunks: {report.chunks_added} embedded, {report.chunks_removed} removed, "
-            f"{report.chunks_total} in {report.collection} ({report.seconds:.1f} s)"
+            f"chunks: {report.chunks_embedded} embedded, {report.chunks_refreshed} refreshed, "
+            f"{report.chunks_removed} removed, {report.chunks_total} in {report.collection} ({report.seconds:.1f} s)"
         )
     return 0
 
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr)
     try:
         settings = Settings()
     except ValidationError as exc:

@@ -45,7 +45,8 @@ class IndexReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
-    chunks_added: int = 0
+    chunks_embedded: int = 0
+    chunks_refreshed: int = 0
     chunks_removed: int = 0
     chunks_total: int = 0
     collection: str | None = None
@@ -53,7 +54,7 @@ class IndexReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.chunks_added or self.chunks_removed)
+        return bool(self.chunks_embedded or self.chunks_refreshed or self.chunks_removed)
 
     def summary(self) -> str:
         return f"added {len(self.added)}, updated {len(self.updated)}, deleted {len(self.deleted)}"
@@ -128,22 +129,26 @@ class Indexer:
         }
         desired = plan_records(documents, self.chunking)
 
-        keep = set() if rebuild else {i for i, r in desired.items() if existing.get(i) == r.record_hash}
+        # Same id means same text (the id hashes it), so its vectors can be reused; only its
+        # metadata (offsets after an edit above it, a corrected title) may need refreshing.
+        reuse = set() if rebuild else set(desired) & set(existing)
+        refreshed = {i for i in reuse if existing[i] != desired[i].record_hash}
         report = self._compare(held["metadatas"] or [], desired, rebuild)
-        report.chunks_added = len(desired) - len(keep)
-        report.chunks_removed = len(existing) - len(keep)
+        report.chunks_embedded = len(desired) - len(reuse)
+        report.chunks_refreshed = len(refreshed)
+        report.chunks_removed = len(set(existing) - reuse)
         report.chunks_total = len(desired)
         if active is not None and not rebuild and not report.changed:
             report.collection = active.name
             report.seconds = time.perf_counter() - started
             return report
 
-        new_records = [r for i, r in desired.items() if i not in keep]
+        new_records = [r for i, r in desired.items() if i not in reuse]
         function, vectors = self._embed(new_records, active if not rebuild else None)
         collection = self.versions.create_next(function)
-        self.progress(f"building {collection.name}: {len(keep)} kept, {len(new_records)} to embed")
-        if active is not None and keep:
-            self._copy(active, collection, sorted(keep))
+        self.progress(f"building {collection.name}: {len(reuse)} reused, {len(new_records)} to embed")
+        if active is not None and reuse:
+            self._copy(active, collection, sorted(reuse), desired)
         self._add(collection, function, new_records, vectors)
         if collection.count() != len(desired):
             raise RuntimeError(
@@ -193,14 +198,20 @@ class Indexer:
         return np.concatenate(parts) if parts else np.zeros((0, 384), np.float32)
 
     @staticmethod
-    def _copy(source: Collection, target: Collection, ids: list[str]) -> None:
+    def _copy(
+        source: Collection, target: Collection, ids: list[str], desired: dict[str, ChunkRecord]
+    ) -> None:
+        """Carry records over with their vectors, under their up-to-date metadata."""
         for start in range(0, len(ids), 256):
             got = source.get(ids=ids[start : start + 256], include=["embeddings", "documents", "metadatas"])
             target.add(
                 ids=got["ids"],
                 embeddings=got["embeddings"],
                 documents=got["documents"],
-                metadatas=got["metadatas"],
+                metadatas=[
+                    {**desired[i].metadata, "sparse": old["sparse"]}
+                    for i, old in zip(got["ids"], got["metadatas"], strict=True)
+                ],
             )
 
     def _add(

@@ -7,6 +7,7 @@ naming it and the limit, and the index already built stays as it was.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from vectorstore.cleaning import kept_line_spans
 from vectorstore.languages import detect_language
 
 TEXT_SUFFIXES = (".txt", ".md")
+log = logging.getLogger(__name__)
 
 
 class InputError(ValueError):
@@ -94,7 +96,10 @@ def load_folder(folder: Path, limits: LoadLimits) -> list[Document]:
     files = document_files(folder, limits)
     missing = sorted(set(by_file) - {p.name for p in files})
     if missing:
-        raise InputError(f"{folder / CATALOG_FILE}: lists files that are not there: {', '.join(missing)}")
+        # A deleted article is a normal way to remove it from the index; say so, don't refuse.
+        log.warning(
+            "%s lists files that are not there (skipped): %s", folder / CATALOG_FILE, ", ".join(missing)
+        )
     return list(_load_all(files, by_file, limits))
 
 

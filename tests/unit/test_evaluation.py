@@ -1,0 +1,40 @@
+from assistant.evaluation import (
+    RetrievalScores,
+    evaluate_retrieval,
+    first_gold_rank,
+    load_questions,
+    percentile,
+)
+from tests.conftest import SEEDS
+from vectorstore.catalog import load_catalog
+
+
+def test_the_evaluation_set_is_multilingual_and_mostly_cross_lingual():
+    questions = load_questions()
+    catalog = load_catalog(SEEDS)
+    assert len(questions) >= 40
+    assert len({q.id for q in questions}) == len(questions)
+    answerable = [q for q in questions if q.answerable]
+    for language in ("en", "fr", "vi"):
+        assert sum(q.language == language for q in answerable) >= 10
+        assert sum(q.language == language and not q.answerable for q in questions) >= 2
+    cross = [q for q in answerable if all(catalog[g].language != q.language for g in q.gold)]
+    assert len(cross) > len(answerable) / 2
+    assert all(g in catalog for q in answerable for g in q.gold)
+    assert all(q.answer_any for q in answerable)
+
+
+def test_metrics():
+    assert first_gold_rank([["a"], ["b", "c"]], ["c"]) == 2
+    assert first_gold_rank([["a"]], ["z"]) is None
+    scores = RetrievalScores([1, 3, None, 5])
+    assert scores.hit_at(1) == 0.25 and scores.hit_at(4) == 0.5
+    assert abs(scores.mrr - (1 + 1 / 3 + 1 / 5) / 4) < 1e-9
+    assert percentile([5, 1, 3], 50) == 3
+
+
+def test_evaluate_retrieval_reports_misses_per_language():
+    questions = [q for q in load_questions() if q.answerable][:6]
+    report = evaluate_retrieval(questions, lambda _question: [["nothing"]] * 4)
+    assert report.overall.hit_at(4) == 0.0
+    assert report.misses == [q.id for q in questions]

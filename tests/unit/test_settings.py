@@ -1,0 +1,46 @@
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from assistant.settings import Settings
+
+
+def test_defaults_are_embedded_and_local(monkeypatch: pytest.MonkeyPatch):
+    for name in ["ASSISTANT_CHROMA_HOST", "ASSISTANT_GENERATOR", "ASSISTANT_HOST", "ASSISTANT_PORT"]:
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(_env_file=None)
+    assert settings.chroma_host is None
+    assert settings.chroma.describe().startswith("embedded Chroma in data")
+    assert (settings.host, settings.port, settings.generator) == ("127.0.0.1", 7860, "local")
+
+
+def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", "/tmp/x")
+    monkeypatch.setenv("ASSISTANT_TOP_K", "7")
+    monkeypatch.setenv("ASSISTANT_CHROMA_HOST", "127.0.0.1")
+    monkeypatch.setenv("ASSISTANT_CHROMA_PORT", "8123")
+    monkeypatch.setenv("ASSISTANT_LLM_API_KEY", "sk-secret")
+    settings = Settings(_env_file=None)
+    assert settings.data_dir == Path("/tmp/x") and settings.top_k == 7
+    assert settings.chroma.describe() == "Chroma server at 127.0.0.1:8123"
+    assert "sk-secret" not in repr(settings)
+
+
+def test_a_blank_host_means_embedded(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("ASSISTANT_CHROMA_HOST", "  ")
+    assert Settings(_env_file=None).chroma_host is None
+
+
+def test_a_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("ASSISTANT_COLLECTION", raising=False)
+    env_file = tmp_path / ".env"
+    env_file.write_text("ASSISTANT_COLLECTION=mine\n")
+    assert Settings(_env_file=env_file).collection == "mine"
+
+
+@pytest.mark.parametrize(("name", "value"), [("ASSISTANT_TOP_K", "0"), ("ASSISTANT_GENERATOR", "gpt")])
+def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)

@@ -1,0 +1,41 @@
+import numpy as np
+
+from vectorstore.embeddings import decode_sparse, encode_sparse
+from vectorstore.sparse import SparseIndex
+
+
+def vector(pairs: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+    return np.array(list(pairs), np.int32), np.array(list(pairs.values()), np.float32)
+
+
+def test_sparse_vectors_survive_the_metadata_codec():
+    indices, values = vector({16383: 0.5, 3: 1.25, 700: 2.0})
+    back_indices, back_values = decode_sparse(encode_sparse((indices, values)))
+    assert dict(zip(back_indices.tolist(), back_values.tolist(), strict=True)) == {
+        3: 1.25,
+        700: 2.0,
+        16383: 0.5,
+    }
+
+
+def test_scores_are_dot_products_and_standardised_per_language():
+    rows = {
+        "en-1": ("en", {1: 1.0, 2: 1.0}),
+        "en-2": ("en", {2: 1.0}),
+        "vi-1": ("vi", {1: 10.0, 3: 10.0}),
+        "vi-2": ("vi", {3: 10.0}),
+        "empty": ("vi", {}),
+    }
+    index = SparseIndex.from_metadata(
+        list(rows),
+        [
+            {"language": lang, "sparse": encode_sparse(vector(pairs)) if pairs else ""}
+            for lang, pairs in rows.values()
+        ],
+    )
+    query = vector({1: 1.0, 2: 1.0})
+    assert index.raw_scores(query).tolist() == [2.0, 1.0, 10.0, 0.0, 0.0]
+    z = index.scores(query)
+    assert z[0] > 0 > z[1]  # within English
+    assert z[2] > 0 > z[3]  # within Vietnamese: 10.0 no longer dwarfs English scores
+    assert abs(z[0] - 1.0) < 1e-6 and abs(z[2] - 1.414) < 1e-3
