@@ -13,6 +13,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 
+from langchain_core.documents import Document
 from pydantic import ValidationError
 
 from assistant.retrieval import IndexNotBuilt, build_index, make_retriever
@@ -80,6 +81,29 @@ def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def print_passages(documents: Sequence[Document]) -> None:
+    for doc in documents:
+        meta = doc.metadata
+        print(
+            f"[{meta['rank']}] {meta['source']} · {meta['title']} ({meta['language']}) score {meta['score']:.3f}"
+        )
+        print(textwrap.indent(textwrap.fill(doc.page_content, 100), "    "))
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """A terminal chat: one question per line, the best passages back; Ctrl-D to leave."""
+    retriever = make_retriever(settings)
+    _stderr(f"Ask about the articles in {settings.seeds_dir} (any language). Ctrl-D to quit.")
+    while True:
+        try:
+            question = input("> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if question:
+            print_passages(retriever.search(question))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assistant", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -94,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     retrieve.add_argument("--k", type=int, default=None, help="how many passages (default: ASSISTANT_TOP_K)")
     retrieve.add_argument("--json", action="store_true", help="machine-readable output")
     retrieve.set_defaults(handler=cmd_retrieve)
+
+    chat = commands.add_parser("chat", help="ask questions in the terminal")
+    chat.set_defaults(handler=cmd_chat)
     return parser
 
 
