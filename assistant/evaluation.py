@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from langchain_core.documents import Document
 
@@ -142,3 +143,100 @@ def evaluate_retrieval(questions: Sequence[EvalQuestion], search: Search) -> Ret
         if rank is None or rank > 4:
             misses.append(question.id)
     return RetrievalReport(dict(by_language), latencies, misses)
+
+
+# -- answers ----------------------------------------------------------------------------------------
+def answer_matches(answer: str, accepted: Sequence[str]) -> bool:
+    """True when one accepted string appears in the answer, ignoring case, accents, spacing and
+    digit grouping ("300 000" = "300,000")."""
+    from assistant.guard import fold
+
+    def squash(text: str) -> str:
+        return "".join(c for c in fold(text) if c.isalnum())
+
+    shown = squash(answer)
+    return any(squash(candidate) in shown for candidate in accepted if squash(candidate))
+
+
+@dataclass
+class AnswerRow:
+    question: EvalQuestion
+    refused: bool
+    correct: bool
+    guard_checked: bool
+    guard_fired: bool
+    rank: int | None
+    total_ms: float
+    first_token_ms: float | None
+
+
+@dataclass
+class AnswerReport:
+    generator: str
+    rows: list[AnswerRow]
+
+    def _summary(self, rows: list[AnswerRow]) -> dict[str, object]:
+        answerable = [r for r in rows if r.question.answerable]
+        unanswerable = [r for r in rows if not r.question.answerable]
+        checked = [r for r in rows if r.guard_checked]
+        firsts = [r.first_token_ms for r in rows if r.first_token_ms is not None]
+        retrieval = RetrievalScores([r.rank for r in answerable])
+
+        def rate(part: list[AnswerRow], whole: list[AnswerRow]) -> float:
+            return round(len(part) / len(whole), 4) if whole else 0.0
+
+        return {
+            "n": len(rows),
+            **{k: v for k, v in retrieval.as_dict().items() if k != "n"},
+            "answer_accuracy": rate([r for r in answerable if r.correct], answerable),
+            "refusal_rate_unanswerable": rate([r for r in unanswerable if r.refused], unanswerable),
+            "false_refusal_rate": rate([r for r in answerable if r.refused], answerable),
+            "guard_rate": rate([r for r in checked if r.guard_fired], checked),
+            "latency_ms": latency_summary([r.total_ms for r in rows]),
+            "first_token_ms": latency_summary(firsts) if firsts else None,
+        }
+
+    def as_dict(self) -> dict[str, object]:
+        languages = sorted({r.question.language for r in self.rows})
+        return {
+            "generator": self.generator,
+            "overall": self._summary(self.rows),
+            "by_language": {
+                lang: self._summary([r for r in self.rows if r.question.language == lang])
+                for lang in languages
+            },
+            "wrong": [r.question.id for r in self.rows if r.question.answerable and not r.correct],
+            "not_refused": [r.question.id for r in self.rows if not r.question.answerable and not r.refused],
+        }
+
+
+def evaluate_answers(
+    questions: Sequence[EvalQuestion],
+    ask: Callable[[str], Any],
+    generator: str,
+    progress: Callable[[str], None] | None = None,
+) -> AnswerReport:
+    """Ask every question (`ask` returns an `Answer`) and score what was shown."""
+    rows = []
+    for question in questions:
+        answer = ask(question.question)
+        hits = [p.sources for p in answer.passages]
+        row = AnswerRow(
+            question=question,
+            refused=answer.refused,
+            correct=question.answerable
+            and not answer.refused
+            and answer_matches(answer.answer, question.answer_any),
+            guard_checked=answer.guard.checked,
+            guard_fired=answer.guard.fired,
+            rank=first_gold_rank(hits, question.gold) if question.answerable else None,
+            total_ms=answer.timings_ms.get("total", 0.0),
+            first_token_ms=answer.timings_ms.get("first_token"),
+        )
+        rows.append(row)
+        if progress:
+            verdict = ("refused" if row.refused else "answered") + (
+                "" if not question.answerable else (" ✓" if row.correct else " ✗")
+            )
+            progress(f"{question.id}: {verdict} ({row.total_ms / 1000:.1f} s)")
+    return AnswerReport(generator, rows)

@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vectorstore.chunking import ChunkingConfig
@@ -22,7 +22,9 @@ from vectorstore.store import ChromaLocation
 class Settings(BaseSettings):
     """All configuration, from `ASSISTANT_*` variables, then `.env`, then these defaults."""
 
-    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     # Where things live.
     data_dir: Path = Field(Path("data"), description="Chroma files, joined model files, feedback.")
@@ -53,11 +55,43 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 7860
 
+    min_topicality: float = Field(
+        0.80,
+        ge=0.0,
+        le=1.0,
+        description="Refuse without generating when the best passage's plain e5 similarity is below "
+        "this (calibrated: every answerable eval question >= 0.81, 10 of 12 off-topic ones below).",
+    )
+
     # Generation.
     generator: Literal["local", "openai", "extractive"] = "local"
-    llm_base_url: str | None = None
+    llm_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("ASSISTANT_LLM_BASE_URL", "OPENAI_BASE_URL")
+    )
     llm_model: str | None = None
-    llm_api_key: SecretStr | None = None
+    llm_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("ASSISTANT_LLM_API_KEY", "OPENAI_API_KEY")
+    )
+    prompt_passages: int | None = Field(
+        None, ge=1, le=50, description="Passages given to the LLM (default: top_k)."
+    )
+    best_passage_last: bool = Field(
+        True,
+        description="Order passages so the best is nearest the question (small models read the end best).",
+    )
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds before an endpoint is declared down.")
+    llm_max_tokens: int = Field(256, ge=16, le=4096)
+    model_path: Path | None = Field(None, description="A GGUF file for `local`; default: the packaged model.")
+    llm_threads: int | None = Field(
+        None, ge=1, le=64, description="llama.cpp threads; default: the free cores."
+    )
+    llm_context: int = Field(4096, ge=512, le=32768)
+    prompts_dir: Path = Field(Path(__file__).resolve().parent.parent / "prompts")
+    max_question_chars: int = Field(2000, ge=10)
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
 
     @field_validator("chroma_host", "llm_base_url", "llm_model", mode="before")
     @classmethod

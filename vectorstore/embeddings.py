@@ -142,11 +142,26 @@ class CentredE5EmbeddingFunction(EmbeddingFunction[Documents]):
         return result
 
     def centre(self, vectors: np.ndarray, languages: Sequence[str]) -> np.ndarray:
-        if not self.language_means or len(vectors) == 0:
-            return _normalise(vectors)
-        fallback = self.language_means.get(ALL_LANGUAGES, np.zeros(vectors.shape[1], np.float32))
-        means = np.stack([self.language_means.get(lang, fallback) for lang in languages])
-        return _normalise(vectors - means)
+        return self.centre_with_scale(vectors, languages)[0]
+
+    def centre_with_scale(
+        self, vectors: np.ndarray, languages: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Centred unit vectors and the length each had before normalising: with it (and the
+        means) the raw vector can be recovered, `raw = scale * centred + mean`."""
+        means = self.means_for(languages, vectors.shape[1]) if len(vectors) else np.zeros_like(vectors)
+        shifted = vectors - means
+        scales = np.linalg.norm(shifted, axis=1)
+        return _normalise(shifted), scales
+
+    def means_for(self, languages: Sequence[str], dim: int = 384) -> np.ndarray:
+        fallback = self.language_means.get(ALL_LANGUAGES, np.zeros(dim, np.float32))
+        return np.stack([self.language_means.get(lang, fallback) for lang in languages]).astype(np.float32)
+
+    def query_vectors(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The question's raw and centred vectors (one model pass)."""
+        raw = self.raw_queries([text])
+        return raw[0], self.centre(raw, self.languages_of([text]))[0]
 
     def fitted(self, raw_vectors: np.ndarray, languages: Sequence[str]) -> CentredE5EmbeddingFunction:
         """A copy whose language means are those of `raw_vectors` (raw passage vectors)."""

@@ -144,12 +144,12 @@ class Indexer:
             return report
 
         new_records = [r for i, r in desired.items() if i not in reuse]
-        function, vectors = self._embed(new_records, active if not rebuild else None)
+        function, (vectors, scales) = self._embed(new_records, active if not rebuild else None)
         collection = self.versions.create_next(function)
         self.progress(f"building {collection.name}: {len(reuse)} reused, {len(new_records)} to embed")
         if active is not None and reuse:
             self._copy(active, collection, sorted(reuse), desired)
-        self._add(collection, function, new_records, vectors)
+        self._add(collection, function, new_records, vectors, scales)
         if collection.count() != len(desired):
             raise RuntimeError(
                 f"{collection.name} holds {collection.count()} chunks, expected {len(desired)}; "
@@ -186,7 +186,7 @@ class Indexer:
         else:
             function = self.template.fitted(raw, languages)
         known = [lang if lang in function.language_means else ALL_LANGUAGES for lang in languages]
-        return function, function.centre(raw, known)
+        return function, function.centre_with_scale(raw, known)
 
     def _in_batches(self, texts: list[str], encode: Callable[[list[str]], Any], what: str) -> Any:
         import numpy as np
@@ -209,7 +209,7 @@ class Indexer:
                 embeddings=got["embeddings"],
                 documents=got["documents"],
                 metadatas=[
-                    {**desired[i].metadata, "sparse": old["sparse"]}
+                    {**desired[i].metadata, "sparse": old["sparse"], "centring_scale": old["centring_scale"]}
                     for i, old in zip(got["ids"], got["metadatas"], strict=True)
                 ],
             )
@@ -220,6 +220,7 @@ class Indexer:
         function: CentredE5EmbeddingFunction,
         records: list[ChunkRecord],
         vectors: Any,
+        scales: Any,
     ) -> None:
         for start in range(0, len(records), BATCH):
             batch = records[start : start + BATCH]
@@ -229,6 +230,7 @@ class Indexer:
                 embeddings=vectors[start : start + BATCH],
                 documents=[r.text for r in batch],
                 metadatas=[
-                    {**r.metadata, "sparse": encode_sparse(s)} for r, s in zip(batch, sparse, strict=True)
+                    {**r.metadata, "sparse": encode_sparse(s), "centring_scale": round(float(scale), 6)}
+                    for r, s, scale in zip(batch, sparse, scales[start : start + BATCH], strict=True)
                 ],
             )

@@ -56,7 +56,7 @@ class HybridRetriever(BaseRetriever):
     def search(self, query: str, k: int | None = None) -> list[Document]:
         k = k or self.k
         n = max(k, self.candidate_k)
-        dense_query = self.function.embed_queries([query])[0]
+        raw_query, dense_query = self.function.query_vectors(query)
         dense_hits = self.store.similarity_search_by_vector_with_relevance_scores(dense_query.tolist(), k=n)
         if not dense_hits:
             return []
@@ -82,17 +82,42 @@ class HybridRetriever(BaseRetriever):
         sparse_scores = np.array([sparse.get(i, 0.0) for i in ids], dtype=np.float32)
         fused = self.dense_weight * _min_max(dense_scores) + (1 - self.dense_weight) * _min_max(sparse_scores)
         order = np.argsort(-fused, kind="stable")[:k]
+        top = [ids[i] for i in order]
+        topicality = self._topicality(raw_query, [documents[i] for i in top])
         return [
             self._annotate(
-                documents[ids[i]], rank, float(fused[i]), float(dense_scores[i]), float(sparse_scores[i])
+                documents[ids[i]],
+                rank=rank,
+                score=float(fused[i]),
+                dense_score=float(dense_scores[i]),
+                sparse_score=float(sparse_scores[i]),
+                topicality=topicality[rank - 1],
             )
             for rank, i in enumerate(order, start=1)
         ]
 
+    def _topicality(self, raw_query: np.ndarray, documents: list[Document]) -> list[float | None]:
+        """Plain (uncentred) e5 cosine of question and passage: does the question talk about
+        what the passage talks about at all? Centring removes exactly that shared-topic signal,
+        so it is recovered from the stored vector: raw = centring_scale * centred + mean."""
+        got = self.store.get(ids=[str(d.id) for d in documents], include=["embeddings", "metadatas"])
+        by_id = dict(zip(got["ids"], zip(got["embeddings"], got["metadatas"], strict=True), strict=True))
+        result: list[float | None] = []
+        for doc in documents:
+            vector, metadata = by_id[str(doc.id)]
+            scale = metadata.get("centring_scale")
+            if scale is None:  # built before this signal existed
+                result.append(None)
+                continue
+            mean = self.function.means_for([metadata.get("language", "")], len(raw_query))[0]
+            raw = float(scale) * np.asarray(vector, dtype=np.float32) + mean
+            result.append(float(raw @ raw_query / max(float(np.linalg.norm(raw)), 1e-9)))
+        return result
+
     @staticmethod
-    def _annotate(doc: Document, rank: int, score: float, dense: float, sparse: float) -> Document:
-        metadata: dict[str, Any] = {k: v for k, v in doc.metadata.items() if k != "sparse"}
-        metadata.update(
-            rank=rank, score=round(score, 4), dense_score=round(dense, 4), sparse_score=round(sparse, 3)
-        )
+    def _annotate(doc: Document, **scores: float | int | None) -> Document:
+        metadata: dict[str, Any] = {
+            k: v for k, v in doc.metadata.items() if k not in ("sparse", "centring_scale")
+        }
+        metadata.update({k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()})
         return Document(page_content=doc.page_content, metadata=metadata, id=doc.id)

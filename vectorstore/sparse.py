@@ -30,10 +30,18 @@ class SparseIndex:
         rows = [
             decode_sparse(m["sparse"]) if m.get("sparse") else (np.zeros(0, np.int32),) * 2 for m in metadatas
         ]
+        return cls.from_rows(ids, [str(m.get("language", "")) for m in metadatas], rows)
+
+    @classmethod
+    def from_vectors(cls, vectors: Sequence[SparseVector], languages: Sequence[str]) -> SparseIndex:
+        return cls.from_rows([str(i) for i in range(len(vectors))], languages, list(vectors))
+
+    @classmethod
+    def from_rows(cls, ids: Sequence[str], languages: Sequence[str], rows: list[SparseVector]) -> SparseIndex:
         lengths = np.array([len(r[0]) for r in rows], dtype=np.int64)
         return cls(
             ids=tuple(ids),
-            languages=tuple(str(m.get("language", "")) for m in metadatas),
+            languages=tuple(languages),
             indptr=np.concatenate([[0], np.cumsum(lengths)]),
             indices=np.concatenate([r[0] for r in rows]) if rows else np.zeros(0, np.int32),
             values=np.concatenate([r[1] for r in rows]).astype(np.float32)

@@ -1,0 +1,229 @@
+"""The answer chain: condense → retrieve → answerable? → generate (streamed) → guard → `Answer`.
+
+`stream()` yields events on two channels, kotaemon-style: `token` (chat text as it is generated)
+and `answer` (the final, checked `Answer` with its citations, for the evidence panel). A
+generated answer is shown only after the guard: if it fails, the extractive answer replaces it,
+marked as such.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+
+from assistant import guard
+from assistant.answer import Answer, Citation, GuardReport, Passage
+from assistant.generators.extractive import ExtractiveGenerator
+from assistant.language import ReplyLanguage, reply_language
+from assistant.llm import GeneratorUnavailable
+from assistant.prompts import NOT_IN_SOURCES, Prompts, format_history, format_sources
+from assistant.settings import Settings
+from vectorstore.retriever import HybridRetriever
+
+History = Sequence[tuple[str, str]]  # (role "user" | "assistant", text), oldest first
+SHORT_FOLLOW_UP_WORDS = 12
+# What a model writes when it declines in prose instead of replying NOT_IN_SOURCES.
+_DECLINES = re.compile(
+    "|".join(
+        [
+            NOT_IN_SOURCES,
+            r"\b(do|does|did)\s+not\s+(provide|contain|mention|say|state|specify|include|give)",
+            r"\b(no|any)\s+information\b",
+            r"\bnot\s+(mentioned|specified|provided|stated|available)\b",
+            r"\bne\s+(précise|mentionne|contien|dit|fourni|donne|parle|indique)\w*\s+pas\b",
+            r"\b(aucune|pas\s+d')\s*information",
+            r"\bkhông\s+(đề\s+cập|có\s+thông\s+tin|nêu|cung\s+cấp|nói)",
+        ]
+    ),
+    re.IGNORECASE,
+)
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked as it is (empty, too long); the message says why."""
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: Literal["status", "token", "answer"]
+    text: str = ""
+    answer: Answer | None = None
+
+
+class AnswerChain:
+    def __init__(
+        self,
+        settings: Settings,
+        retriever: HybridRetriever,
+        llm: BaseChatModel | None,
+        prompts: Prompts | None = None,
+    ) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.llm = llm
+        self.prompts = prompts or Prompts.load(settings.prompts_dir)
+        self.extractive = ExtractiveGenerator(retriever.function)
+        self.requested = settings.generator
+
+    # -- public ------------------------------------------------------------------------------------
+    def invoke(self, question: str, history: History = ()) -> Answer:
+        for event in self.stream(question, history):
+            if event.answer is not None:
+                return event.answer
+        raise RuntimeError("the chain ended without an answer")  # pragma: no cover
+
+    def stream(self, question: str, history: History = ()) -> Iterator[Event]:
+        started = time.perf_counter()
+        question = self._validated(question)
+        language = reply_language(question)
+        timings: dict[str, float] = {}
+
+        standalone = question
+        if history:
+            yield Event("status", "condensing the follow-up question")
+            standalone = self._condense(question, history)
+            timings["condense"] = _ms(started)
+
+        mark = time.perf_counter()
+        documents = self.retriever.search(standalone, self.settings.top_k)
+        passages = [Passage.from_document(n, doc) for n, doc in enumerate(documents, start=1)]
+        timings["retrieve"] = _ms(mark)
+
+        base = {
+            "question": question,
+            "standalone_question": standalone,
+            "language": language.code,
+            "requested_generator": self.requested,
+            "passages": passages,
+        }
+        mark = time.perf_counter()
+        if not self._answerable(passages):
+            answer = Answer(**base, answer=language.not_in_sources, refused=True, generator="none")
+        elif self.llm is None:
+            answer = Answer(**base, **self._extractive(standalone, passages, language))
+        else:
+            yield Event("status", "generating")
+            parts: list[str] = []
+            for token in self._generate(standalone, passages, language):
+                if not parts:
+                    timings["first_token"] = _ms(started)
+                parts.append(token)
+                yield Event("token", token)
+            answer = Answer(**base, **self._checked("".join(parts), standalone, passages, language))
+        timings["generate"] = _ms(mark)
+        timings["total"] = _ms(started)
+        answer.timings_ms = timings
+        yield Event("answer", answer=answer)
+
+    # -- steps --------------------------------------------------------------------------------------
+    def _validated(self, question: str) -> str:
+        question = " ".join((question or "").split())
+        if not question:
+            raise QuestionError("the question is empty")
+        if len(question) > self.settings.max_question_chars:
+            raise QuestionError(
+                f"the question is {len(question)} characters long; the limit is "
+                f"{self.settings.max_question_chars} (ASSISTANT_MAX_QUESTION_CHARS)"
+            )
+        return question
+
+    def _condense(self, question: str, history: History) -> str:
+        """A standalone question: by the LLM when there is one, else by adding the previous
+        question to a short follow-up (enough for retrieval to find the same topic)."""
+        previous = [text for role, text in history if role == "user"]
+        if self.llm is None:
+            short = len(question.split()) <= SHORT_FOLLOW_UP_WORDS
+            return f"{previous[-1]} {question}" if previous and short else question
+        chain = self.prompts.condense | self.llm | StrOutputParser()
+        try:
+            rewritten = chain.invoke({"history": format_history(history[-6:]), "question": question})
+        except Exception as exc:
+            raise GeneratorUnavailable(_unavailable(exc)) from exc
+        rewritten = rewritten.strip().splitlines()[0].strip().strip('"') if rewritten.strip() else ""
+        return rewritten if 3 <= len(rewritten) <= 4 * len(question) + 200 else question
+
+    def _answerable(self, passages: Sequence[Passage]) -> bool:
+        topicality = [p.topicality for p in passages if p.topicality is not None]
+        return bool(passages) and (not topicality or max(topicality) >= self.settings.min_topicality)
+
+    def _generate(self, question: str, passages: Sequence[Passage], language: ReplyLanguage) -> Iterator[str]:
+        assert self.llm is not None
+        shown = list(passages[: self.settings.prompt_passages or len(passages)])
+        if self.settings.best_passage_last:
+            shown.reverse()  # numbers stay the ranks: [1] is still the best passage
+        messages = self.prompts.answer.format_messages(
+            sources=format_sources(shown), question=question, language_name=language.name
+        )
+        try:
+            for chunk in self.llm.stream(messages):
+                if chunk.content:
+                    yield str(chunk.content)
+        except Exception as exc:
+            raise GeneratorUnavailable(_unavailable(exc)) from exc
+
+    def _extractive(
+        self, question: str, passages: Sequence[Passage], language: ReplyLanguage, draft: str | None = None
+    ) -> dict:
+        extract = self.extractive.answer(question, passages, language, draft)
+        by_n = {p.n: p for p in passages}
+        return {
+            "answer": extract.text,
+            "refused": not extract.cited,
+            "generator": "extractive",
+            "citations": [Citation.of(by_n[n]) for n in extract.cited],
+        }
+
+    def _checked(
+        self, text: str, question: str, passages: Sequence[Passage], language: ReplyLanguage
+    ) -> dict:
+        by_n = {p.n: p for p in passages}
+        if not text.strip() or _DECLINES.search(text):
+            return {"answer": language.not_in_sources, "refused": True, "generator": self.requested}
+        result = guard.check(_tidy(text), {n: p.text for n, p in by_n.items()}, question)
+        report = GuardReport(
+            checked=True,
+            fired=not result.passed,
+            dropped_citations=result.dropped,
+            unsupported=result.unsupported,
+            repaired=result.repaired,
+            reason=result.reason,
+            draft=None if result.passed else text,
+        )
+        if result.passed:
+            return {
+                "answer": result.text,
+                "refused": False,
+                "generator": self.requested,
+                "citations": [Citation.of(by_n[n]) for n in result.cited],
+                "guard": report,
+            }
+        return {**self._extractive(question, passages, language, draft=text), "guard": report}
+
+
+def _tidy(text: str) -> str:
+    """Strip what small models wrap answers in (an 'Answer:' label, stray source tags)."""
+    text = re.sub(r"</?source[^>]*>", "", text)
+    return re.sub(r"^\s*(answer|réponse|trả lời)\s*:\s*", "", text.strip(), flags=re.IGNORECASE)
+
+
+def _unavailable(exc: Exception) -> str:
+    name = type(exc).__name__
+    if "Connection" in name or "connect" in str(exc).lower():
+        return "the model endpoint is not reachable; check ASSISTANT_LLM_BASE_URL and that the server runs"
+    if "Timeout" in name:
+        return "the model endpoint did not answer in time (ASSISTANT_LLM_TIMEOUT)"
+    if "Authentication" in name or "401" in str(exc):
+        return "the model endpoint refused the API key (ASSISTANT_LLM_API_KEY)"
+    if "NotFound" in name or "404" in str(exc):
+        return "the model endpoint does not serve that model (ASSISTANT_LLM_MODEL)"
+    return f"the model failed: {name}"
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)

@@ -1,0 +1,102 @@
+"""The extractive generator: no LLM, the best-matching source sentence(s), quoted and cited.
+
+Deterministic and instant; the fast tests use it, and it is what the guard falls back to when an
+LLM answer cannot be verified. Sentences are scored with the same language-centred embeddings
+as retrieval, so a French question finds the right Vietnamese sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.answer import Passage
+from assistant.guard import CITATION
+from assistant.language import ReplyLanguage
+from vectorstore.chunking import sentence_spans
+from vectorstore.embeddings import CentredE5EmbeddingFunction
+from vectorstore.sparse import SparseIndex
+
+MAX_SENTENCE_CHARS = 600
+
+
+def _min_max(values: np.ndarray) -> np.ndarray:
+    span = float(values.max() - values.min())
+    return (values - values.min()) / span if span > 1e-9 else np.zeros_like(values)
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    text: str
+    n: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Extract:
+    text: str
+    cited: list[int]
+    best_score: float
+
+
+def split_sentences(text: str) -> list[str]:
+    sentences = []
+    offset = 0
+    for line in text.split("\n"):
+        if line.strip():
+            sentences += [
+                line[a - offset : b - offset]
+                for a, b in sentence_spans(text, (offset, offset + len(line)), MAX_SENTENCE_CHARS)
+            ]
+        offset += len(line) + 1
+    return [s.strip() for s in sentences if len(s.split()) >= 3]
+
+
+class ExtractiveGenerator:
+    name = "extractive"
+
+    def __init__(
+        self, function: CentredE5EmbeddingFunction, max_sentences: int = 2, max_passages: int = 4
+    ) -> None:
+        self.function = function
+        self.max_sentences = max_sentences
+        self.max_passages = max_passages
+
+    def rank(self, question: str, passages: Sequence[Passage]) -> list[ScoredSentence]:
+        """Sentences of the top passages, best first. Each sentence's score adds, min-max scaled:
+        its centred dense similarity, its sparse similarity standardised within its language,
+        and its passage's retrieval score (measured: 0.49 → 0.56 answer accuracy vs dense alone)."""
+        candidates = [(s, p) for p in passages[: self.max_passages] for s in split_sentences(p.text)]
+        if not candidates:
+            return []
+        texts = [s for s, _ in candidates]
+        languages = [p.language for _, p in candidates]
+        dense = self.function.embed_passages(texts, languages) @ self.function.embed_queries([question])[0]
+        sparse = SparseIndex.from_vectors(self.function.sparse(texts), languages).scores(
+            self.function.sparse([question])[0]
+        )
+        prior = np.array([p.score for _, p in candidates], dtype=np.float32)
+        scores = _min_max(dense) + _min_max(sparse) + 1.4 * prior
+        order = np.argsort(-scores, kind="stable")
+        return [ScoredSentence(candidates[i][0], candidates[i][1].n, float(scores[i])) for i in order]
+
+    def answer(
+        self, question: str, passages: Sequence[Passage], language: ReplyLanguage, draft: str | None = None
+    ) -> Extract:
+        """`draft` is a model answer the guard rejected: usually right but for one invented
+        detail, so it points at the sentence that holds the answer."""
+        hint = f"{question} {CITATION.sub('', draft)}" if draft else question
+        ranked = self.rank(hint, passages)
+        if not ranked:
+            return Extract(language.not_in_sources, [], 0.0)
+        best = ranked[0]
+        chosen = [best]
+        for candidate in ranked[1 : self.max_sentences]:
+            if candidate.score >= 0.9 * best.score and candidate.text not in best.text:
+                chosen.append(candidate)
+        lines = [f"“{s.text}” [{s.n}]" for s in chosen]
+        return Extract(
+            f"{language.quoting}\n\n" + "\n\n".join(lines), sorted({s.n for s in chosen}), best.score
+        )

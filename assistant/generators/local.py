@@ -1,0 +1,99 @@
+"""`local`: an LLM embedded in-process with llama-cpp-python, as a LangChain chat model.
+
+One generation at a time (two cores cannot serve two), threads taken from the cores that are
+free when the model loads (with another busy process, 2 threads fall from ~22 to <7 tokens/s),
+and llama.cpp's prompt cache so the fixed system prompt is evaluated once, not per question.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import PrivateAttr
+
+_ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+
+
+def free_cores() -> int:
+    """Cores not already busy (1-minute load average), at least one."""
+    total = os.cpu_count() or 1
+    try:
+        busy = round(os.getloadavg()[0])
+    except OSError:
+        busy = 0
+    return max(1, min(total, total - busy))
+
+
+class LlamaCppChatModel(BaseChatModel):
+    model_path: str
+    n_ctx: int = 4096
+    n_threads: int = 2
+    max_tokens: int = 256
+    temperature: float = 0.0
+    _llama: Any = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_path": self.model_path, "n_ctx": self.n_ctx, "n_threads": self.n_threads}
+
+    def load(self) -> Any:
+        if self._llama is None:
+            from llama_cpp import Llama, LlamaRAMCache
+
+            self._llama = Llama(
+                model_path=self.model_path,
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                n_batch=512,
+                seed=0,
+                verbose=False,
+            )
+            self._llama.set_cache(LlamaRAMCache(capacity_bytes=512 << 20))
+        return self._llama
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        llama = self.load()
+        payload = [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
+        with self._lock:
+            for chunk in llama.create_chat_completion(
+                messages=payload,
+                stream=True,
+                temperature=self.temperature,
+                max_tokens=kwargs.get("max_tokens", self.max_tokens),
+                stop=stop or [],
+                seed=0,
+            ):
+                text = chunk["choices"][0]["delta"].get("content") or ""
+                if text:
+                    if run_manager:
+                        run_manager.on_llm_new_token(text)
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = "".join(str(c.message.content) for c in self._stream(messages, stop, run_manager, **kwargs))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])

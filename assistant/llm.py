@@ -1,0 +1,58 @@
+"""The chat model behind the `local` and `openai` generators, built from settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from langchain_core.language_models import BaseChatModel
+
+from assistant.generators.local import LlamaCppChatModel, free_cores
+from assistant.generators.model_files import PACKAGED_MODEL, ensure_packaged_model
+from assistant.settings import Settings
+
+
+class GeneratorUnavailable(RuntimeError):
+    """The configured model cannot answer right now; the message is meant for the user."""
+
+
+def describe_model(settings: Settings) -> str:
+    if settings.generator == "openai":
+        return f"{settings.llm_model or '(model not set)'} at {settings.llm_base_url or 'https://api.openai.com/v1'}"
+    if settings.generator == "local":
+        return str(settings.model_path or settings.models_dir / PACKAGED_MODEL)
+    return "extractive (no LLM)"
+
+
+@lru_cache(maxsize=2)
+def _local_model(path: str, threads: int, context: int, max_tokens: int) -> LlamaCppChatModel:
+    return LlamaCppChatModel(model_path=path, n_threads=threads, n_ctx=context, max_tokens=max_tokens)
+
+
+def chat_model(settings: Settings) -> BaseChatModel | None:
+    """The LLM for `settings.generator`, or None for `extractive`."""
+    if settings.generator == "extractive":
+        return None
+    if settings.generator == "openai":
+        from langchain_openai import ChatOpenAI
+
+        if not settings.llm_model:
+            raise GeneratorUnavailable("ASSISTANT_LLM_MODEL is not set: name the model the endpoint serves")
+        return ChatOpenAI(
+            model=settings.llm_model,
+            base_url=settings.llm_base_url,
+            api_key=settings.llm_api_key or "not-needed",  # local servers accept any key
+            temperature=0.0,
+            max_tokens=settings.llm_max_tokens,
+            timeout=settings.llm_timeout,
+            max_retries=1,
+            streaming=True,
+        )
+    if settings.model_path:
+        if not settings.model_path.is_file():
+            raise GeneratorUnavailable(f"ASSISTANT_MODEL_PATH {settings.model_path} is not a file")
+        path = settings.model_path
+    else:
+        path = ensure_packaged_model(settings.models_dir)  # joined once, sha256-verified
+    return _local_model(
+        str(path), settings.llm_threads or free_cores(), settings.llm_context, settings.llm_max_tokens
+    )

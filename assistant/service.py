@@ -1,0 +1,12 @@
+"""Builds the answer chain from settings: the one place the CLI, the UI and the API get it from."""
+
+from __future__ import annotations
+
+from assistant.chain import AnswerChain
+from assistant.llm import chat_model
+from assistant.retrieval import make_retriever
+from assistant.settings import Settings
+
+
+def build_chain(settings: Settings) -> AnswerChain:
+    return AnswerChain(settings, make_retriever(settings), chat_model(settings))

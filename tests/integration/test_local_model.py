@@ -1,0 +1,86 @@
+"""The real embedded model (llama.cpp, the packaged Qwen2.5 1.5B GGUF): a few questions per language.
+
+Slow (about 10 s a question on two cores); `.ci/run` runs them. Skip locally with -m "not slow".
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.generators.model_files import PACKAGED_SHA256, ensure_packaged_model, sha256_of
+from assistant.guard import check
+from assistant.language import LANGUAGES
+from assistant.service import build_chain
+from tests.conftest import ROOT
+from vectorstore.languages import closest_language
+
+pytestmark = pytest.mark.slow
+
+QUESTIONS = [
+    ("en", "How many migrants leave the Greater Mekong Sub-region each year to work abroad?"),
+    ("en", "When did the National Assembly adopt the amended law on human trafficking?"),
+    ("fr", "Combien d'États membres compte l'OIM ?"),
+    ("fr", "Qui était le chef de mission de l'OIM au Viet Nam lors de l'atelier sur les migrants en crise ?"),
+    ("vi", "IOM bắt đầu hoạt động tại Việt Nam từ năm nào?"),
+    ("vi", "Có bao nhiêu quan chức Việt Nam tham gia chuyến thăm học tập tại Bangkok?"),
+]
+
+
+@pytest.fixture(scope="module")
+def model_path():
+    # The same place `make run` joins it, so CI joins the 1.1 GB once per machine.
+    return ensure_packaged_model(ROOT / "data" / "models")
+
+
+@pytest.fixture(scope="module")
+def local_chain(indexed_settings, model_path):
+    return build_chain(indexed_settings.model_copy(update={"generator": "local", "model_path": model_path}))
+
+
+def test_the_packaged_model_is_joined_and_verified(model_path):
+    assert model_path.stat().st_size > 1_000_000_000
+    assert sha256_of(model_path) == PACKAGED_SHA256
+
+
+def test_a_model_file_that_does_not_match_is_refused(tmp_path, model_path):
+    from assistant.generators.model_files import ModelFileError, verify
+
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(b"GGUF" + b"\0" * 1000)
+    with pytest.raises(ModelFileError, match="refusing to load it"):
+        verify(fake, PACKAGED_SHA256)
+
+
+@pytest.mark.parametrize(("language", "question"), QUESTIONS)
+def test_answers_are_cited_in_the_question_language_and_guarded(local_chain, language, question):
+    answer = local_chain.invoke(question)
+    print(f"\n{question}\n→ [{answer.generator}] {answer.answer}\n  {answer.timings_ms}")
+    assert answer.language == language
+    assert not answer.refused
+    assert answer.citations, "an answer must cite"
+    cited = {p.n: p.text for p in answer.passages}
+    assert all(c.n in cited for c in answer.citations)
+    if answer.generator == "local":
+        # It passed the guard: re-checking gives the same verdict, and it speaks the language.
+        assert check(answer.answer, cited, question).passed
+        assert closest_language(answer.answer, tuple(LANGUAGES)) == language
+    else:
+        # It failed the guard and fell back to quoting, saying so in the question's language.
+        assert answer.generator == "extractive" and answer.guard.fired
+        assert answer.answer.startswith(LANGUAGES[language].quoting)
+    assert answer.timings_ms["first_token"] < answer.timings_ms["total"]
+
+
+def test_an_unanswerable_question_is_declined(local_chain):
+    answer = local_chain.invoke("What is IOM's annual budget for its Viet Nam programmes?")
+    assert answer.refused, answer.answer
+    assert answer.answer == LANGUAGES["en"].not_in_sources
+
+
+def test_a_follow_up_is_rewritten_by_the_model(local_chain):
+    first = "Who co-chaired the Hanoi conference on the Global Compact for Migration?"
+    history = [("user", first), ("assistant", local_chain.invoke(first).answer)]
+    answer = local_chain.invoke("On what date was it held?", history)
+    print(f"\nstandalone: {answer.standalone_question}\n→ {answer.answer}")
+    assert answer.standalone_question != "On what date was it held?"
+    assert "002_b28986079c88c4a6" in [p.source for p in answer.passages]

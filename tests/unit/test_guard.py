@@ -1,0 +1,108 @@
+import pytest
+
+from assistant.guard import check, fold, names_in, numbers_in
+
+VI = "Với 175 nước thành viên, 8 nước quan sát viên, và văn phòng đặt tại hơn 100 quốc gia, IOM nỗ lực thúc đẩy di cư an toàn."
+EN = (
+    "There are approximately four million migrants in the Greater Mekong Sub-region, and more than 300,000 "
+    "migrants leave each year to work abroad. David Knight, Chief of Mission for IOM Viet Nam noted the gaps."
+)
+FR = "Le 18 décembre, à Hanoï, Phan Thi Minh Giang et Kendra Rinas ont présidé la conférence de l'OIM."
+PASSAGES = {1: VI, 2: EN, 3: FR}
+
+
+def test_a_garbled_figure_is_caught():
+    result = check("L'OIM compte 175 États observateurs [1].", PASSAGES, "Combien d'États observateurs ?")
+    assert result.passed  # 175 is in the cited passage; "OIM" is IOM's French acronym
+    result = check("L'OIM compte 176 États observateurs [1].", PASSAGES)
+    assert not result.passed and result.unsupported == ["176"]
+
+
+def test_a_citation_to_the_wrong_passage_is_moved_to_the_one_that_says_it():
+    result = check("IOM has 8 observer states [2].", PASSAGES)
+    assert (
+        result.passed and result.text == "IOM has 8 observer states [1]." and result.repaired == ["[2]→[1]"]
+    )
+    assert check("IOM has 8 observer states [1].", PASSAGES).repaired == []
+
+
+def test_a_figure_that_no_passage_states_fails_whatever_it_cites():
+    for answer in [
+        "IOM has 9 observer states [1].",
+        "IOM has 9 observer states [2].",
+        "IOM has 9 observer states.",
+    ]:
+        result = check(answer, PASSAGES)
+        assert not result.passed, answer
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Il y a environ 4 millions de migrants [2].",
+        "Có khoảng 4 triệu người di cư [2].",
+        "There are about four million migrants [2].",
+        "Plus de 300 000 migrants partent chaque année [2].",
+        "Hơn 300.000 người di cư ra đi mỗi năm [2].",
+    ],
+)
+def test_numbers_match_across_writing_styles(answer):
+    assert check(answer, PASSAGES).passed, check(answer, PASSAGES).reason
+
+
+def test_names_are_compared_without_diacritics_and_invented_names_fail():
+    assert check("Bà Kendra Rinas và Phan Thị Minh Giang chủ trì hội nghị [3].", PASSAGES).passed
+    result = check("The conference was chaired by John Smith [3].", PASSAGES)
+    assert not result.passed and "John Smith" in result.unsupported
+
+
+def test_an_invented_acronym_fails_but_a_translated_one_passes():
+    assert check("Selon l'OIM, 8 pays sont observateurs [1].", PASSAGES).passed
+    assert check("Selon l'OMS, 8 pays sont observateurs [1].", PASSAGES).unsupported == ["OMS"]
+
+
+def test_names_from_the_question_are_allowed():
+    assert check(
+        "L'OIM a 8 pays observateurs [1].", PASSAGES, "Combien de pays observateurs compte l'OIM ?"
+    ).passed
+
+
+def test_citations_to_passages_that_were_not_retrieved_are_dropped():
+    result = check("IOM has 175 member states [1][7].", PASSAGES)
+    assert result.passed and result.dropped == [7] and result.text == "IOM has 175 member states [1]."
+    assert result.cited == [1]
+
+
+def test_an_uncited_claim_is_attributed_and_an_uncited_claimless_answer_fails():
+    result = check("IOM has 175 member states.", PASSAGES)
+    assert result.passed and result.text == "IOM has 175 member states [1]."
+    assert check("IOM does good work.", PASSAGES).reason == "the answer cites no retrieved passage"
+    assert check("IOM does good work [9].", PASSAGES).dropped == [9]
+
+
+def test_citations_after_the_full_stop_belong_to_the_sentence():
+    result = check("IOM has 8 observer states. [1] David Knight led the mission. [2]", PASSAGES)
+    assert result.passed and result.repaired == []
+    swapped = check("IOM has 8 observer states. [2] David Knight led the mission. [1]", PASSAGES)
+    assert swapped.passed and swapped.repaired == ["[2]→[1]", "[1]→[2]"]
+
+
+def test_names_spelled_differently_and_initialisms_are_recognised():
+    ilo = {1: "l'Organisation internationale du Travail a présenté l'initiative « frais 0 »."}
+    assert check("The Organization Internationale du Travail (OIT) presented it [1].", ilo).passed
+    assert not check("The International Monetary Fund (IMF) presented it [1].", ilo).passed
+
+
+def test_extractors():
+    assert numbers_in("from 2017-2024, on 11/11/2024 [3]") == {"2017", "2024", "11"}
+    assert {"4000000", "4"} <= numbers_in("four million")
+    assert "3000000" in numbers_in("ba triệu người")
+    assert "3" not in numbers_in("ba người")  # "ba" alone is not a number here
+    assert names_in("The workshop was funded by PRM and led by David Knight.") == {"PRM", "David Knight"}
+    assert fold("Lê Thị Thu Hằng, Đà Nẵng") == "le thi thu hang, da nang"
+
+
+def test_lowercase_accented_words_are_not_names():
+    assert names_in("Le chef de mission était Kendra Rinas.") == {"Kendra Rinas"}
+    assert names_in("Bà Kendra Rinas gặp Thứ trưởng Lê Thị Thu Hằng.") >= {"Kendra Rinas"}
+    assert names_in("Il est arrivé, Paris, Lyon.") == set()  # a comma breaks a run
