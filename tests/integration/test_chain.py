@@ -36,9 +36,14 @@ def chain(indexed_settings):
     return build_chain(indexed_settings.model_copy(update={"generator": "extractive"}))
 
 
-def test_citations_always_point_at_retrieved_passages(chain):
-    for question in load_questions():
-        answer = chain.invoke(question.question)
+@pytest.fixture(scope="session")
+def eval_answers(chain):
+    """Every evaluation question answered once, shared by the tests below."""
+    return [(question, chain.invoke(question.question)) for question in load_questions()]
+
+
+def test_citations_always_point_at_retrieved_passages(eval_answers):
+    for _question, answer in eval_answers:
         retrieved = {p.n: p for p in answer.passages}
         assert len(answer.passages) == 4
         for citation in answer.citations:
@@ -49,11 +54,10 @@ def test_citations_always_point_at_retrieved_passages(chain):
         assert answer.refused or answer.citations
 
 
-def test_off_topic_questions_are_refused_and_answerable_ones_are_not(chain):
+def test_off_topic_questions_are_refused_and_answerable_ones_are_not(chain, eval_answers):
     refused = [q["id"] for q in OFF_TOPIC if chain.invoke(q["question"]).refused]
     assert len(refused) >= 0.75 * len(OFF_TOPIC), refused
-    answerable = [q for q in load_questions() if q.answerable]
-    wrongly = [q.id for q in answerable if chain.invoke(q.question).refused]
+    wrongly = [q.id for q, answer in eval_answers if q.answerable and answer.refused]
     assert not wrongly
 
 

@@ -106,3 +106,21 @@ def test_lowercase_accented_words_are_not_names():
     assert names_in("Le chef de mission était Kendra Rinas.") == {"Kendra Rinas"}
     assert names_in("Bà Kendra Rinas gặp Thứ trưởng Lê Thị Thu Hằng.") >= {"Kendra Rinas"}
     assert names_in("Il est arrivé, Paris, Lyon.") == set()  # a comma breaks a run
+
+
+@pytest.mark.parametrize(
+    ("text", "declines"),
+    [
+        ("NOT_IN_SOURCES", True),
+        ("The sources do not mention IOM's budget.", True),
+        ("Les sources ne précisent pas le budget de l'OIM.", True),
+        ("Các nguồn không đề cập đến ngân sách của IOM.", True),
+        ("There is no information about this in the sources.", True),
+        ("IOM has 175 member states [1].", False),
+        ("La loi a été adoptée le 28 novembre 2024 [2].", False),
+    ],
+)
+def test_declines_written_in_prose_are_recognised(text, declines):
+    from assistant.chain import _DECLINES
+
+    assert bool(_DECLINES.search(text)) is declines
