@@ -80,12 +80,7 @@ def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
         ]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
-    for doc in documents:
-        meta = doc.metadata
-        print(
-            f"[{meta['rank']}] {meta['source']} · {meta['title']} ({meta['language']}) score {meta['score']:.3f}"
-        )
-        print(textwrap.indent(textwrap.fill(doc.page_content, 100), "    "))
+    print_passages(documents)
     return 0
 
 

@@ -7,20 +7,12 @@ from functools import lru_cache
 from langchain_core.language_models import BaseChatModel
 
 from assistant.generators.local import LlamaCppChatModel, free_cores
-from assistant.generators.model_files import PACKAGED_MODEL, ensure_packaged_model
+from assistant.generators.model_files import ensure_packaged_model
 from assistant.settings import Settings
 
 
 class GeneratorUnavailable(RuntimeError):
     """The configured model cannot answer right now; the message is meant for the user."""
-
-
-def describe_model(settings: Settings) -> str:
-    if settings.generator == "openai":
-        return f"{settings.llm_model or '(model not set)'} at {settings.llm_base_url or 'https://api.openai.com/v1'}"
-    if settings.generator == "local":
-        return str(settings.model_path or settings.models_dir / PACKAGED_MODEL)
-    return "extractive (no LLM)"
 
 
 @lru_cache(maxsize=2)
