@@ -123,7 +123,7 @@ def print_answer(answer: Answer) -> None:
     if answer.citations:
         print(f"\n{LANGUAGES.get(answer.language, LANGUAGES['en']).sources}:")
         for citation in answer.citations:
-            link = citation.url or f"/articles/{citation.source}"
+            link = citation.url or citation.source
             print(f"  [{citation.n}] {citation.title} — {link}")
 
 
