@@ -149,10 +149,7 @@ def evaluate_retrieval(questions: Sequence[EvalQuestion], search: Search) -> Ret
 def answer_matches(answer: str, accepted: Sequence[str]) -> bool:
     """True when one accepted string appears in the answer, ignoring case, accents, spacing and
     digit grouping ("300 000" = "300,000")."""
-    from assistant.guard import fold
-
-    def squash(text: str) -> str:
-        return "".join(c for c in fold(text) if c.isalnum())
+    from assistant.guard import squash
 
     shown = squash(answer)
     return any(squash(candidate) in shown for candidate in accepted if squash(candidate))

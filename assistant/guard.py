@@ -181,8 +181,9 @@ def names_in(sentence: str) -> set[str]:
     return names
 
 
-def _squash(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", fold(text))
+def squash(text: str) -> str:
+    """Folded, letters and digits only: "300 000" = "300,000", "Lê Thị" = "lethi"."""
+    return "".join(c for c in fold(text) if c.isalnum())
 
 
 _FUNCTION_WORDS = {
@@ -225,14 +226,14 @@ class Evidence:
     def of(cls, text: str) -> Evidence:
         return cls(
             numbers=numbers_in(text),
-            squashed=_squash(text),
+            squashed=squash(text),
             stems={fold(w)[:5] for w in _WORD.findall(text)},
             acronyms={"".join(sorted(a.lower())) for a in re.findall(r"\b[A-Z]{2,}\b", text)}
             | _initialisms(text),
         )
 
     def supports_name(self, name: str) -> bool:
-        if _squash(name) in self.squashed:
+        if squash(name) in self.squashed:
             return True
         if name.isupper():  # an acronym, in any order of its letters (IOM = OIM) or from initials
             return "".join(sorted(name.lower())) in self.acronyms or name.lower() in self.acronyms
@@ -245,7 +246,7 @@ def unsupported_claims(sentence: str, evidence: Evidence, question: Evidence) ->
     names = [
         name
         for name in sorted(names_in(sentence))
-        if not evidence.supports_name(name) and _squash(name) not in question.squashed
+        if not evidence.supports_name(name) and squash(name) not in question.squashed
     ]
     return numbers + names
 

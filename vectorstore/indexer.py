@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from langchain_core.documents import Document
@@ -189,8 +190,6 @@ class Indexer:
         return function, function.centre_with_scale(raw, known)
 
     def _in_batches(self, texts: list[str], encode: Callable[[list[str]], Any], what: str) -> Any:
-        import numpy as np
-
         parts = []
         for start in range(0, len(texts), BATCH):
             parts.append(encode(texts[start : start + BATCH]))

@@ -29,8 +29,8 @@ def _min_max(values: np.ndarray) -> np.ndarray:
 
 class HybridRetriever(BaseRetriever):
     """Top-k passages for a question in any language, each Document carrying its chunk id and
-    `rank`, `score` (fused, 0-1 among candidates), `dense_score` (centred cosine, comparable across
-    questions: the answerability signal) and `sparse_score` (z within its language)."""
+    `rank`, `score` (fused, 0-1 among candidates), `dense_score` (centred cosine), `sparse_score`
+    (z within its language) and `topicality` (plain e5 cosine: the answerability signal)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
