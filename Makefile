@@ -11,7 +11,7 @@ CONSTRAINTS := constraints.txt
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: run test install install-dev index lint format bench constraints clean
+.PHONY: run test install install-dev index lint format bench constraints clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,14 +44,21 @@ index: install
 	$(BIN)/assistant index
 
 run: index
-	$(BIN)/assistant chat
+	$(BIN)/assistant ui
 
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The browser tests drive Debian's chromium (never `playwright install`); installed when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null || { echo ">> installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y --no-install-recommends chromium >/dev/null; }; }
+
 # pytest exits 5 when it collects no test: make (and so .ci/run) fails then too.
-test: lint
+test: lint chromium
 	$(BIN)/pytest
 
 format: install-dev

@@ -45,6 +45,9 @@ _DECLINES = re.compile(
 )
 
 
+_OTHER_MARKERS = re.compile(r"[(\[【]\s*(?:source|nguồn)?\s*(\d{1,2})\s*[)\]】]", re.IGNORECASE)
+
+
 class QuestionError(ValueError):
     """The question cannot be asked as it is (empty, too long); the message says why."""
 
@@ -72,13 +75,21 @@ class AnswerChain:
         self.requested = settings.generator
 
     # -- public ------------------------------------------------------------------------------------
-    def invoke(self, question: str, history: History = ()) -> Answer:
-        for event in self.stream(question, history):
+    def warm_up(self) -> None:
+        """Load the embedding model, the sparse index and the local LLM now, not on the first question."""
+        self.retriever.search("IOM", 1)
+        load = getattr(self.llm, "load", None)
+        if callable(load):
+            load()
+
+    def invoke(self, question: str, history: History = (), top_k: int | None = None) -> Answer:
+        for event in self.stream(question, history, top_k):
             if event.answer is not None:
                 return event.answer
         raise RuntimeError("the chain ended without an answer")  # pragma: no cover
 
-    def stream(self, question: str, history: History = ()) -> Iterator[Event]:
+    def stream(self, question: str, history: History = (), top_k: int | None = None) -> Iterator[Event]:
+        """Events for one question; `top_k` overrides how many passages are retrieved."""
         started = time.perf_counter()
         question = self._validated(question)
         language = reply_language(question)
@@ -91,7 +102,7 @@ class AnswerChain:
             timings["condense"] = _ms(started)
 
         mark = time.perf_counter()
-        documents = self.retriever.search(standalone, self.settings.top_k)
+        documents = self.retriever.search(standalone, top_k or self.settings.top_k)
         passages = [Passage.from_document(n, doc) for n, doc in enumerate(documents, start=1)]
         timings["retrieve"] = _ms(mark)
 
@@ -185,7 +196,7 @@ class AnswerChain:
         by_n = {p.n: p for p in passages}
         if not text.strip() or _DECLINES.search(text):
             return {"answer": language.not_in_sources, "refused": True, "generator": self.requested}
-        result = guard.check(_tidy(text), {n: p.text for n, p in by_n.items()}, question)
+        result = guard.check(_tidy(text, len(passages)), {n: p.text for n, p in by_n.items()}, question)
         report = GuardReport(
             checked=True,
             fired=not result.passed,
@@ -206,9 +217,16 @@ class AnswerChain:
         return {**self._extractive(question, passages, language, draft=text), "guard": report}
 
 
-def _tidy(text: str) -> str:
-    """Strip what small models wrap answers in (an 'Answer:' label, stray source tags)."""
+def _tidy(text: str, passages: int) -> str:
+    """Strip what small models wrap answers in (an 'Answer:' label, stray source tags), and turn
+    their other citation shapes ("(3)", "[Source 3]", "【3】") into `[3]` when 3 is a passage."""
     text = re.sub(r"</?source[^>]*>", "", text)
+
+    def marker(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        return f"[{n}]" if 1 <= n <= passages else match.group(0)
+
+    text = _OTHER_MARKERS.sub(marker, text)
     return re.sub(r"^\s*(answer|réponse|trả lời)\s*:\s*", "", text.strip(), flags=re.IGNORECASE)
 
 

@@ -116,6 +116,23 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         history += [("user", question), ("assistant", answer.answer)]
 
 
+def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+    """The web app: the Gradio chat at /, the article view, health; Ctrl-C to stop."""
+    import uvicorn
+
+    from assistant.api import create_app
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    chain = build_chain(settings)
+    _stderr("loading the models…")
+    chain.warm_up()
+    app = create_app(settings, chain)
+    _stderr(f"Chat on http://{host}:{port}  (Ctrl-C to stop)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return 0
+
+
 def print_answer(answer: Answer) -> None:
     print(answer.answer)
     if answer.guard.fired:
@@ -239,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", nargs="?", type=Path, default=DEFAULT_QUESTIONS)
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(handler=cmd_eval)
+
+    ui = commands.add_parser("ui", help="serve the web chat (default http://127.0.0.1:7860)")
+    ui.add_argument("--host", default=None, help="default: ASSISTANT_HOST (127.0.0.1)")
+    ui.add_argument("--port", type=int, default=None, help="default: ASSISTANT_PORT (7860)")
+    ui.set_defaults(handler=cmd_ui)
 
     chat = commands.add_parser("chat", help="ask questions in the terminal")
     chat.set_defaults(handler=cmd_chat)

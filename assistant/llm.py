@@ -7,7 +7,7 @@ from functools import lru_cache
 from langchain_core.language_models import BaseChatModel
 
 from assistant.generators.local import LlamaCppChatModel, free_cores
-from assistant.generators.model_files import ensure_packaged_model
+from assistant.generators.model_files import PACKAGED_MODEL, ensure_packaged_model
 from assistant.settings import Settings
 
 
@@ -48,3 +48,15 @@ def chat_model(settings: Settings) -> BaseChatModel | None:
     return _local_model(
         str(path), settings.llm_threads or free_cores(), settings.llm_context, settings.llm_max_tokens
     )
+
+
+def describe_generator(settings: Settings) -> str:
+    """What answers questions, in words for the UI and `doctor` (never the API key)."""
+    if settings.generator == "extractive":
+        return "extractive (no LLM: quotes the best-matching sentences)"
+    if settings.generator == "openai":
+        endpoint = settings.llm_base_url or "https://api.openai.com/v1"
+        return f"openai-compatible endpoint {endpoint}, model {settings.llm_model or '(not set)'}"
+    model = settings.model_path.name if settings.model_path else PACKAGED_MODEL
+    threads = settings.llm_threads or "free cores"
+    return f"local llama.cpp, model {model}, threads: {threads}"

@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     def models_dir(self) -> Path:
         return self.data_dir / "models"
 
+    @property
+    def feedback_file(self) -> Path:
+        return self.data_dir / "feedback.jsonl"
+
     @field_validator("chroma_host", "llm_base_url", "llm_model", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

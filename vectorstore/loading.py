@@ -108,3 +108,14 @@ def _load_all(
 ) -> Iterable[Document]:
     for path in files:
         yield load_document(path, by_file.get(path.name), limits)
+
+
+def load_source(folder: Path, source_id: str, limits: LoadLimits) -> Document | None:
+    """The document with this source id, or None. The id is matched against the folder's files,
+    never joined into a path, so a crafted id cannot reach outside the folder."""
+    catalog = load_catalog(folder)
+    entry = catalog.get(source_id)
+    for path in document_files(folder, limits):
+        if (entry and path.name == entry.file) or (entry is None and path.stem == source_id):
+            return load_document(path, entry, limits)
+    return None

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.generators.model_files import PACKAGED_SHA256, ensure_packaged_model, sha256_of
+from assistant.generators.model_files import PACKAGED_SHA256, sha256_of
 from assistant.guard import check
 from assistant.language import LANGUAGES
 from assistant.service import build_chain
-from tests.conftest import ROOT
 from vectorstore.languages import closest_language
 
 pytestmark = pytest.mark.slow
@@ -27,9 +26,8 @@ QUESTIONS = [
 
 
 @pytest.fixture(scope="module")
-def model_path():
-    # The same place `make run` joins it, so CI joins the 1.1 GB once per machine.
-    return ensure_packaged_model(ROOT / "data" / "models")
+def model_path(packaged_model):
+    return packaged_model
 
 
 @pytest.fixture(scope="module")

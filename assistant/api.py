@@ -1,0 +1,37 @@
+"""The web server: FastAPI routes (health, the article view) with the Gradio chat mounted at `/`.
+
+One process, one chain: the UI and the HTTP routes share it (and its index and model).
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+from fastapi import FastAPI, Query
+from fastapi.responses import HTMLResponse
+
+from assistant.articles import load_article, render_article, render_missing
+from assistant.chain import AnswerChain
+from assistant.llm import describe_generator
+from assistant.service import build_chain
+from assistant.settings import Settings
+from assistant.ui import build_ui
+
+
+def create_app(settings: Settings, chain: AnswerChain | None = None) -> FastAPI:
+    chain = chain or build_chain(settings)
+    app = FastAPI(title="Articles assistant", description="Cited answers about a collection of articles.")
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "generator": settings.generator, "model": describe_generator(settings)}
+
+    @app.get("/articles/{source_id}", response_class=HTMLResponse)
+    def article(
+        source_id: str, start: int | None = Query(None, ge=0), end: int | None = Query(None, ge=0)
+    ) -> HTMLResponse:
+        found = load_article(settings, source_id, start, end)
+        if found is None:
+            return HTMLResponse(render_missing(source_id), status_code=404)
+        return HTMLResponse(render_article(found))
+
+    return gr.mount_gradio_app(app, build_ui(settings, chain), path="/")

@@ -1,0 +1,104 @@
+"""An `Answer` as chat Markdown: citation markers linked to their passage, a Sources block, and
+the reverse (chat history back to plain text for the chain).
+
+Everything that comes from a document or a model is escaped before it is shown: a passage cannot
+inject HTML, a script or a link of its own into the page; only the links made here are links.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from assistant.answer import Answer, Citation
+from assistant.articles import passage_href
+from assistant.language import LANGUAGES
+
+PASSAGE_PREVIEW_CHARS = 400
+# Errors are shown as plain chat text (visible, not folded away) and start with this, so that
+# `history_for_chain` can leave them out as it leaves out the Sources block.
+ERROR_PREFIX = "**Could not answer.**"
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~=])")
+_ESCAPED_MARKER = re.compile(r"\\\[(\d+)\\\]")
+_LINKED_MARKER = re.compile(r"\[\[(\d+)\]\]\([^)]*\)")
+_BACKSLASH_ESCAPE = re.compile(r"\\(.)")
+
+
+def escape_markdown(text: str) -> str:
+    """Text shown literally by a Markdown renderer that also sanitises HTML."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def linked_answer(answer: Answer) -> str:
+    """The answer text, escaped, with each valid `[n]` a link to the cited passage."""
+    by_n = {c.n: c for c in answer.citations}
+
+    def link(match: re.Match[str]) -> str:
+        citation = by_n.get(int(match.group(1)))
+        if citation is None:
+            return match.group(0)
+        title = citation.title.replace('"', "'")
+        return f'[[{citation.n}]]({citation_href(citation)} "{escape_markdown(title)}")'
+
+    return _ESCAPED_MARKER.sub(link, escape_markdown(answer.answer))
+
+
+def citation_href(citation: Citation) -> str:
+    return passage_href(citation.source, citation.start, citation.end)
+
+
+def sources_title(answer: Answer) -> str:
+    label = LANGUAGES.get(answer.language, LANGUAGES["en"]).sources
+    return f"{label} ({len(answer.citations)})"
+
+
+def sources_markdown(citations: Iterable[Citation]) -> str:
+    """One entry per cited passage: number, linked title, language, original link, the passage."""
+    blocks = []
+    for c in citations:
+        passage = (
+            c.passage if len(c.passage) <= PASSAGE_PREVIEW_CHARS else c.passage[:PASSAGE_PREVIEW_CHARS] + "…"
+        )
+        original = f" · [original]({c.url})" if c.url and c.url.startswith(("http://", "https://")) else ""
+        blocks.append(
+            f"**[{c.n}]** [{escape_markdown(c.title)}]({citation_href(c)}) · {c.language}{original}\n\n"
+            f"> {escape_markdown(' '.join(passage.split()))}"
+        )
+    return "\n\n".join(blocks)
+
+
+def message_text(content: Any) -> str:
+    """The text of a Gradio message's content (a string, or a list of typed parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Mapping):
+        return str(content.get("text") or "")
+    if isinstance(content, list):
+        return " ".join(message_text(part) for part in content).strip()
+    return ""
+
+
+def plain_answer(markdown: str) -> str:
+    """Chat Markdown back to the answer as the model wrote it: links become `[n]` again."""
+    text = _LINKED_MARKER.sub(r"[\1]", markdown)
+    return html.unescape(_BACKSLASH_ESCAPE.sub(r"\1", text))
+
+
+def error_markdown(message: str, hint: str) -> str:
+    message = message.strip()
+    return f"{ERROR_PREFIX} {escape_markdown(message[:1].upper() + message[1:])}\n\n{hint}"
+
+
+def history_for_chain(messages: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """The conversation as the chain sees it. Messages with metadata (the Sources block, notices,
+    notices) and error messages are shown to the user, not things the assistant said: left out."""
+    history: list[tuple[str, str]] = []
+    for message in messages:
+        if message.get("metadata") or message.get("role") not in ("user", "assistant"):
+            continue
+        text = message_text(message.get("content"))
+        if text and not text.startswith(ERROR_PREFIX):
+            history.append((str(message["role"]), text if message["role"] == "user" else plain_answer(text)))
+    return history

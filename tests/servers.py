@@ -1,0 +1,103 @@
+"""Real servers for tests: started on 127.0.0.1 on a free port, waited for, and always stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """A child process serving HTTP at `url`; `ready_path` answers 200 once it is up."""
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        port: int,
+        *,
+        env: dict[str, str] | None = None,
+        ready_path: str = "/",
+        log: Path,
+        cwd: Path | None = None,
+    ) -> None:
+        self.command = list(command)
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.env = env
+        self.ready_path = ready_path
+        self.log = log
+        self.cwd = cwd
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 180.0) -> Server:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.log.open("ab")
+        self.process = subprocess.Popen(
+            self.command,
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            cwd=self.cwd,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.command[:3]} exited with {self.process.returncode}:\n{self.tail()}"
+                )
+            if self._answers():
+                return self
+            time.sleep(0.3)
+        self.stop()
+        raise TimeoutError(f"{self.command[:3]} not ready after {timeout:.0f} s:\n{self.tail()}")
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url + self.ready_path, timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=15)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@contextlib.contextmanager
+def serving(server: Server, timeout: float = 180.0) -> Iterator[Server]:
+    server.start(timeout)
+    try:
+        yield server
+    finally:
+        server.stop()
