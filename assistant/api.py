@@ -1,4 +1,5 @@
-"""The web server: FastAPI routes (health, the article view) with the Gradio chat mounted at `/`.
+"""The web server: FastAPI routes (health, the article view, the OpenAI-compatible API under /v1)
+with the Gradio chat mounted at `/`. OpenAPI schema at /docs.
 
 One process, one chain: the UI and the HTTP routes share it (and its index and model).
 """
@@ -12,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from assistant.articles import load_article, render_article, render_missing
 from assistant.chain import AnswerChain
 from assistant.llm import describe_generator
+from assistant.openai_api import create_router
 from assistant.service import build_chain
 from assistant.settings import Settings
 from assistant.ui import build_ui
@@ -20,6 +22,7 @@ from assistant.ui import build_ui
 def create_app(settings: Settings, chain: AnswerChain | None = None) -> FastAPI:
     chain = chain or build_chain(settings)
     app = FastAPI(title="Articles assistant", description="Cited answers about a collection of articles.")
+    app.include_router(create_router(chain))
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

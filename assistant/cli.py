@@ -22,7 +22,7 @@ from assistant.chain import AnswerChain, QuestionError
 from assistant.evaluation import DEFAULT_QUESTIONS, evaluate_answers, load_questions
 from assistant.generators.model_files import ModelFileError
 from assistant.language import LANGUAGES
-from assistant.llm import GeneratorUnavailable
+from assistant.llm import GeneratorUnavailable, describe_generator
 from assistant.retrieval import IndexNotBuilt, build_index, make_retriever
 from assistant.service import build_chain
 from assistant.settings import Settings
@@ -131,6 +131,20 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     _stderr(f"Chat on http://{host}:{port}  (Ctrl-C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    """What is configured and whether each part works; exit 1 when something does not."""
+    from assistant.doctor import run_checks
+
+    print(f"generator: {describe_generator(settings)}")
+    print(f"index:     {settings.chroma.describe()}, collection {settings.collection!r}")
+    failed = 0
+    for check in run_checks(settings):
+        failed += not check.ok
+        print(f"[{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+    print("all good" if not failed else f"{failed} problem(s) found")
+    return 1 if failed else 0
 
 
 def print_answer(answer: Answer) -> None:
@@ -261,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default=None, help="default: ASSISTANT_HOST (127.0.0.1)")
     ui.add_argument("--port", type=int, default=None, help="default: ASSISTANT_PORT (7860)")
     ui.set_defaults(handler=cmd_ui)
+
+    doctor = commands.add_parser("doctor", help="check the configured model endpoint, embeddings and index")
+    doctor.set_defaults(handler=cmd_doctor)
 
     chat = commands.add_parser("chat", help="ask questions in the terminal")
     chat.set_defaults(handler=cmd_chat)

@@ -85,12 +85,12 @@ def packaged_model() -> Path:
     return ensure_packaged_model(ROOT / "data" / "models")
 
 
-def llama_server_process(model: Path, log_dir: Path) -> Server:
+def llama_server_process(model: Path, log_dir: Path, *extra: str) -> Server:
     """A real OpenAI-compatible model server (llama-cpp-python's) with the packaged model."""
     port = free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", LLAMA_ALIAS]
     command += ["--host", "127.0.0.1", "--port", str(port), "--n_threads", "2", "--n_threads_batch", "2"]
-    command += ["--n_ctx", "4096", "--verbose", "False"]
+    command += ["--n_ctx", "4096", "--verbose", "False", *extra]
     return Server(command, port, ready_path="/v1/models", log=log_dir / f"llama-{port}.log")
 
 

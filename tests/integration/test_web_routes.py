@@ -1,12 +1,17 @@
-"""The web server's own routes (health, the article view) with the chat mounted, in-process."""
+"""The web server's own routes (health, the article view, the OpenAI-compatible API) with the chat
+mounted, in-process, with the `extractive` generator; the API is driven by the official `openai` client."""
 
 from __future__ import annotations
 
+import re
+
+import openai
 import pytest
 from fastapi.testclient import TestClient
 
 from assistant.api import create_app
 from assistant.articles import load_article, render_article
+from assistant.openai_api import MODEL_NAME
 
 SOURCE = "002_b28986079c88c4a6"
 
@@ -61,3 +66,57 @@ def test_a_hostile_document_is_escaped_in_the_article_view(settings_for):
     html = render_article(article)
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;script&gt;" in html
+
+
+@pytest.fixture(scope="module")
+def openai_client(client):
+    """The official `openai` client, talking to the app in-process (TestClient is an httpx client)."""
+    return openai.OpenAI(base_url="http://testserver/v1", api_key="unused", http_client=client)
+
+
+def test_the_api_lists_one_model(openai_client):
+    assert [model.id for model in openai_client.models.list()] == [MODEL_NAME]
+
+
+def test_a_completion_has_cited_text_and_a_sources_field(openai_client):
+    reply = openai_client.chat.completions.create(
+        model=MODEL_NAME, messages=[{"role": "user", "content": "Combien d'États membres compte l'OIM ?"}]
+    )
+    text = reply.choices[0].message.content
+    sources = reply.model_extra["sources"]
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+    assert cited and cited <= {s["n"] for s in sources}
+    assert all(s["article"].startswith("/articles/") and s["passage"] for s in sources)
+
+
+def test_a_streamed_completion_ends_with_the_sources(openai_client):
+    stream = openai_client.chat.completions.create(
+        model=MODEL_NAME,
+        stream=True,
+        messages=[
+            {
+                "role": "user",
+                "content": "How many Vietnamese officials took part in the study visit to Bangkok?",
+            },
+            {"role": "assistant", "content": "Twelve officials [1]."},
+            {"role": "user", "content": "Who funded it?"},
+        ],
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert len(chunks) > 3 and re.search(r"\[\d+\]", text)
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert chunks[-1].model_extra["sources"]
+
+
+def test_api_errors_are_openai_errors_with_a_plain_message(openai_client):
+    with pytest.raises(openai.BadRequestError, match="the question is empty"):
+        openai_client.chat.completions.create(model=MODEL_NAME, messages=[{"role": "user", "content": "  "}])
+    with pytest.raises(openai.NotFoundError, match="does not exist"):
+        openai_client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+
+
+def test_the_openapi_schema_is_served(client):
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/chat/completions", "/v1/models", "/healthz", "/articles/{source_id}"} <= set(paths)

@@ -1,0 +1,171 @@
+"""The assistant as an OpenAI-compatible model: `POST /v1/chat/completions`, `GET /v1/models`.
+
+Tools that speak the OpenAI protocol (Open WebUI, scripts, editors) can use the assistant as a
+model named `assistant`. The last user message is the question, earlier turns are the conversation.
+Citations come as `[n]` in the text plus a `sources` field. A stream starts at once (the role
+chunk) but carries the answer only after the guard has checked it: a client keeps whatever it
+was sent, so an unchecked draft must never be sent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from fastapi.sse import EventSourceResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.answer import Answer
+from assistant.articles import passage_href
+from assistant.chain import AnswerChain, QuestionError
+from assistant.llm import GeneratorUnavailable
+from assistant.rendering import message_text
+from assistant.retrieval import IndexNotBuilt
+
+MODEL_NAME = "assistant"
+_PIECES = re.compile(r"\S+\s*|\s+")
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatRequest(BaseModel):
+    """The OpenAI request; sampling fields (temperature, …) are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str = MODEL_NAME
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    top_k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (an extension).")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, kind: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.kind, self.code = status, message, kind, code
+
+    def response(self) -> JSONResponse:
+        body = {"error": {"message": self.message, "type": self.kind, "param": None, "code": self.code}}
+        return JSONResponse(body, status_code=self.status)
+
+
+def sources_of(answer: Answer) -> list[dict[str, Any]]:
+    return [
+        {
+            "n": c.n,
+            "source": c.source,
+            "title": c.title,
+            "url": c.url,
+            "passage": c.passage,
+            "article": passage_href(c.source, c.start, c.end),
+        }
+        for c in answer.citations
+    ]
+
+
+def create_router(chain: AnswerChain) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["OpenAI-compatible API"])
+
+    @router.get("/models")
+    def models() -> dict[str, Any]:
+        return {
+            "object": "list",
+            "data": [{"id": MODEL_NAME, "object": "model", "created": 0, "owned_by": "assistant"}],
+        }
+
+    @router.post("/chat/completions", response_model=None)
+    def chat_completions(request: ChatRequest) -> JSONResponse | EventSourceResponse:
+        try:
+            question, history = _conversation(request)
+            if request.stream:
+                return EventSourceResponse(_stream(chain, request, question, history))
+            answer = _answer(chain, question, history, request.top_k)
+        except ApiError as error:
+            return error.response()
+        return JSONResponse(_completion(answer))
+
+    return router
+
+
+def _conversation(request: ChatRequest) -> tuple[str, list[tuple[str, str]]]:
+    if request.model != MODEL_NAME:
+        raise ApiError(
+            404,
+            f"the model {request.model!r} does not exist; use {MODEL_NAME!r}",
+            "invalid_request_error",
+            "model_not_found",
+        )
+    turns = [(m.role, message_text(m.content)) for m in request.messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1][0] != "user":
+        raise ApiError(400, "the last message must be the user's question", "invalid_request_error")
+    return turns[-1][1], turns[:-1]
+
+
+def _answer(chain: AnswerChain, question: str, history: list[tuple[str, str]], top_k: int | None) -> Answer:
+    try:
+        return chain.invoke(question, history, top_k)
+    except QuestionError as exc:
+        raise ApiError(400, str(exc), "invalid_request_error") from exc
+    except (GeneratorUnavailable, IndexNotBuilt) as exc:
+        raise ApiError(503, str(exc), "service_unavailable") from exc
+
+
+def _completion(answer: Answer) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": MODEL_NAME,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": answer.answer}, "finish_reason": "stop"}
+        ],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "sources": sources_of(answer),
+        "refused": answer.refused,
+        "generator": answer.generator,
+    }
+
+
+def _stream(
+    chain: AnswerChain, request: ChatRequest, question: str, history: list[tuple[str, str]]
+) -> Iterator[str]:
+    """Server-sent events in the OpenAI wire format: `data: {json}` lines, then `data: [DONE]`."""
+    base = {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": MODEL_NAME,
+    }
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
+        return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+
+    yield _event(chunk({"role": "assistant", "content": ""}))
+    try:
+        answer = _answer(chain, question, history, request.top_k)
+    except ApiError as error:
+        # Headers are sent: the error travels as an OpenAI error event, then the stream ends.
+        yield _event(
+            {"error": {"message": error.message, "type": error.kind, "param": None, "code": error.code}}
+        )
+        yield "data: [DONE]\n\n"
+        return
+    for piece in _PIECES.findall(answer.answer):
+        yield _event(chunk({"content": piece}))
+    yield _event(
+        chunk({}, "stop", sources=sources_of(answer), refused=answer.refused, generator=answer.generator)
+    )
+    yield "data: [DONE]\n\n"
+
+
+def _event(payload: dict[str, Any]) -> str:
+    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"

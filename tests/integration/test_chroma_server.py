@@ -1,0 +1,89 @@
+"""Chroma in client-server mode: a real `chroma run` on 127.0.0.1, filled by `assistant index`
+(idempotent, incremental), queried by two assistant processes at once, restarted, queried again."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import cli_env, run_cli
+from tests.servers import Server, free_port
+
+pytestmark = pytest.mark.slow
+
+QUESTION = "Combien d'États membres compte l'OIM ?"
+
+
+@pytest.fixture
+def chroma_server(tmp_path) -> Server:
+    port = free_port()
+    chroma = str(Path(sys.executable).with_name("chroma"))
+    command = [
+        chroma,
+        "run",
+        "--path",
+        str(tmp_path / "chroma-server"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    server = Server(command, port, ready_path="/api/v2/heartbeat", log=tmp_path / "chroma.log")
+    server.start(timeout=60)
+    yield server
+    server.stop()
+
+
+def retrieve(settings, env: dict[str, str]) -> list[str]:
+    result = run_cli(settings, "retrieve", QUESTION, "--json", **env)
+    assert result.returncode == 0, result.stderr
+    return [row["chunk_id"] for row in json.loads(result.stdout)]
+
+
+def test_index_and_query_through_a_chroma_server(settings_for, chroma_server):
+    settings = settings_for()
+    env = {"ASSISTANT_CHROMA_HOST": "127.0.0.1", "ASSISTANT_CHROMA_PORT": str(chroma_server.port)}
+
+    first = run_cli(settings, "index", **env)
+    assert first.returncode == 0, first.stderr
+    assert "added 5, updated 0, deleted 0" in first.stdout
+    assert not (settings.data_dir / "chroma").exists(), "nothing went to an embedded store"
+    again = run_cli(settings, "index", **env)
+    assert "added 0, updated 0, deleted 0" in again.stdout
+
+    article = settings.seeds_dir / "000_6bcdbe225a7f1a32.txt"
+    article.write_text(
+        article.read_text()
+        .replace("Kendra Rinas", "Kendra  Rinas", 1)
+        .replace("migration", "migration governance", 1)
+    )
+    edited = run_cli(settings, "index", "--quiet", **env)
+    assert "added 0, updated 1, deleted 0" in edited.stdout, edited.stdout
+    before = retrieve(settings, env)
+    assert before and before[0].startswith(("001", "003", "004")), "the member-states passage comes first"
+
+    command = [sys.executable, "-m", "assistant.cli", "retrieve", QUESTION, "--json"]
+    processes = [
+        subprocess.Popen(
+            command, env=cli_env(settings, **env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    assert all(process.returncode == 0 for process in processes), [err for _, err in outputs]
+    assert all([row["chunk_id"] for row in json.loads(out)] == before for out, _ in outputs)
+
+    chroma_server.stop()
+    down = run_cli(settings, "retrieve", QUESTION, **env)
+    assert (
+        down.returncode == 2
+        and "Chroma server at 127.0.0.1" in down.stderr
+        and "Traceback" not in down.stderr
+    )
+    chroma_server.start(timeout=60)
+    assert retrieve(settings, env) == before, "nothing lost across a server restart"
+    assert "added 0, updated 0, deleted 0" in run_cli(settings, "index", **env).stdout

@@ -1,0 +1,141 @@
+"""The OpenAI path both ways, with real servers on 127.0.0.1:
+
+- the assistant as a client: `ASSISTANT_GENERATOR=openai` against llama-cpp-python's own server
+  (`python -m llama_cpp.server`, the packaged GGUF), through the CLI, `doctor` and the UI's API;
+- the assistant as a server: the official `openai` client against the assistant's `/v1`, itself
+  answering through that same llama.cpp server.
+
+Then the model server is stopped mid-conversation: every face gives the friendly error, and works
+again once the server is back. Slow (a real 1.5B model); `.ci/run` runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import openai
+import pytest
+from gradio_client import Client
+
+from assistant.openai_api import MODEL_NAME
+from assistant.ui import API_NAME
+from tests.conftest import LLAMA_ALIAS, llama_server_process, run_cli, ui_server
+from tests.servers import Server, free_port
+
+pytestmark = pytest.mark.slow
+
+KEY = "sk-test-0123456789abcdef"
+QUESTION = "Combien d'États membres compte l'OIM ?"
+
+
+@pytest.fixture(scope="module")
+def model_server(packaged_model, tmp_path_factory) -> Server:
+    server = llama_server_process(packaged_model, tmp_path_factory.mktemp("llama-key"), "--api_key", KEY)
+    server.start(timeout=300)
+    yield server
+    server.stop()
+
+
+def endpoint_env(server: Server, **overrides: str) -> dict[str, str]:
+    env = {
+        "ASSISTANT_GENERATOR": "openai",
+        "ASSISTANT_LLM_BASE_URL": server.url + "/v1",
+        "ASSISTANT_LLM_MODEL": LLAMA_ALIAS,
+        "ASSISTANT_LLM_API_KEY": KEY,
+        "ASSISTANT_LLM_THREADS": "2",
+    }
+    return {**env, **overrides}
+
+
+@pytest.fixture(scope="module")
+def app(indexed_settings, model_server, tmp_path_factory) -> Server:
+    server = ui_server(indexed_settings, tmp_path_factory.mktemp("ui-openai"), **endpoint_env(model_server))
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_doctor_says_all_is_well(indexed_settings, model_server):
+    result = run_cli(indexed_settings, "doctor", **endpoint_env(model_server))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"serves: {LLAMA_ALIAS}" in result.stdout and "[ok] completion" in result.stdout
+    assert KEY not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("override", "says"),
+    [
+        (
+            {"ASSISTANT_LLM_MODEL": "llama-3-70b"},
+            f"'llama-3-70b' is not served by .*; it serves: {LLAMA_ALIAS}",
+        ),
+        ({"ASSISTANT_LLM_API_KEY": "sk-wrong-key-000"}, "refused the API key"),
+        (
+            {"ASSISTANT_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"},
+            "cannot reach .*the server is down",
+        ),
+    ],
+    ids=["model-not-served", "bad-key", "server-down"],
+)
+def test_doctor_names_what_is_wrong(indexed_settings, model_server, override, says):
+    result = run_cli(indexed_settings, "doctor", **endpoint_env(model_server, **override))
+    assert result.returncode == 1
+    assert re.search(r"\[FAIL\] model (endpoint|name): " + says, result.stdout), result.stdout
+    assert "Traceback" not in result.stderr
+    assert (
+        KEY not in result.stdout + result.stderr and "sk-wrong-key-000" not in result.stdout + result.stderr
+    )
+
+
+def test_the_cli_answers_through_the_server_with_checked_citations(indexed_settings, model_server):
+    result = run_cli(indexed_settings, "ask", QUESTION, "--json", **endpoint_env(model_server))
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["requested_generator"] == "openai" and answer["language"] == "fr"
+    assert answer["guard"]["checked"] and answer["citations"]
+    retrieved = {p["n"] for p in answer["passages"]}
+    assert {c["n"] for c in answer["citations"]} <= retrieved
+
+
+def test_the_ui_api_streams_the_answer(app):
+    job = Client(app.url, verbose=False).submit(QUESTION, 4, api_name=f"/{API_NAME}")
+    updates = [json.dumps(update, ensure_ascii=False) for update in job]
+    final = json.dumps(job.result(), ensure_ascii=False)
+    assert len(updates) >= 3, "status, streamed text, final answer"
+    assert re.search(r"\[\[\d+\]\]\(/articles/", final)
+
+
+def test_the_assistants_own_api_answers_the_openai_client(app):
+    client = openai.OpenAI(base_url=app.url + "/v1", api_key="unused")
+    assert [m.id for m in client.models.list()] == [MODEL_NAME]
+    chunks = list(
+        client.chat.completions.create(
+            model=MODEL_NAME, stream=True, messages=[{"role": "user", "content": QUESTION}]
+        )
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    sources = chunks[-1].model_extra["sources"]
+    assert sources and {int(n) for n in re.findall(r"\[(\d+)\]", text)} <= {s["n"] for s in sources}
+
+
+def test_a_model_server_stopped_mid_conversation_gives_friendly_errors(indexed_settings, model_server, app):
+    client = openai.OpenAI(base_url=app.url + "/v1", api_key="unused", max_retries=0)
+    conversation = [{"role": "user", "content": QUESTION}]
+    first = client.chat.completions.create(model=MODEL_NAME, messages=conversation)
+    conversation += [{"role": "assistant", "content": first.choices[0].message.content}]
+    conversation += [{"role": "user", "content": "Et combien d'États observateurs ?"}]
+
+    model_server.stop()
+    try:
+        with pytest.raises(openai.APIStatusError, match="not reachable") as raised:
+            client.chat.completions.create(model=MODEL_NAME, messages=conversation)
+        assert raised.value.status_code == 503
+        cli = run_cli(indexed_settings, "ask", QUESTION, **endpoint_env(model_server))
+        assert cli.returncode == 2 and "not reachable" in cli.stderr and "Traceback" not in cli.stderr
+        ui = json.dumps(Client(app.url, verbose=False).predict(QUESTION, 4, api_name=f"/{API_NAME}"))
+        assert "not reachable" in ui
+    finally:
+        model_server.start(timeout=300)
+    again = client.chat.completions.create(model=MODEL_NAME, messages=conversation)
+    assert again.choices[0].message.content
