@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,10 +20,11 @@ from langchain_core.output_parsers import StrOutputParser
 from assistant import guard
 from assistant.answer import Answer, Citation, GuardReport, Passage
 from assistant.generators.extractive import ExtractiveGenerator
-from assistant.language import ReplyLanguage, reply_language
+from assistant.language import LANGUAGES, ReplyLanguage, reply_language
 from assistant.llm import GeneratorUnavailable
 from assistant.prompts import NOT_IN_SOURCES, Prompts, format_history, format_sources
 from assistant.settings import Settings
+from vectorstore.languages import foreign_language
 from vectorstore.retriever import HybridRetriever
 
 History = Sequence[tuple[str, str]]  # (role "user" | "assistant", text), oldest first
@@ -45,6 +46,8 @@ _DECLINES = re.compile(
 )
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+_WORD = re.compile(r"[^\W_]", re.UNICODE)
 _OTHER_MARKERS = re.compile(r"[(\[【]\s*(?:source|nguồn)?\s*(\d{1,2})\s*[)\]】]", re.IGNORECASE)
 
 
@@ -63,18 +66,22 @@ class AnswerChain:
     def __init__(
         self,
         settings: Settings,
-        retriever: HybridRetriever,
+        retriever: HybridRetriever | Callable[[], HybridRetriever],
         llm: BaseChatModel | None,
         prompts: Prompts | None = None,
     ) -> None:
         self.settings = settings
-        self.retriever = retriever
+        # A retriever, or a function giving the current one (`ServedIndex.current`: follows re-indexing).
+        self._retriever = retriever
         self.llm = llm
         self.prompts = prompts or Prompts.load(settings.prompts_dir)
-        self.extractive = ExtractiveGenerator(retriever.function)
         self.requested = settings.generator
 
     # -- public ------------------------------------------------------------------------------------
+    @property
+    def retriever(self) -> HybridRetriever:
+        return self._retriever if isinstance(self._retriever, HybridRetriever) else self._retriever()
+
     def warm_up(self) -> None:
         """Load the embedding model, the sparse index and the local LLM now, not on the first question."""
         self.retriever.search("IOM", 1)
@@ -134,13 +141,22 @@ class AnswerChain:
 
     # -- steps --------------------------------------------------------------------------------------
     def _validated(self, question: str) -> str:
-        question = " ".join((question or "").split())
+        """The question on one line, control characters removed; a `QuestionError` saying what
+        to change when it cannot be answered as it is."""
+        question = " ".join(_CONTROL.sub(" ", question or "").split())
         if not question:
             raise QuestionError("the question is empty")
         if len(question) > self.settings.max_question_chars:
             raise QuestionError(
                 f"the question is {len(question)} characters long; the limit is "
                 f"{self.settings.max_question_chars} (ASSISTANT_MAX_QUESTION_CHARS)"
+            )
+        if not _WORD.search(question):
+            raise QuestionError("the question has no words in it; ask in English, French or Vietnamese")
+        foreign = foreign_language(question, tuple(LANGUAGES))
+        if foreign:
+            raise QuestionError(
+                f"this looks like {foreign}; I answer questions in English, French or Vietnamese"
             )
         return question
 
@@ -181,7 +197,7 @@ class AnswerChain:
     def _extractive(
         self, question: str, passages: Sequence[Passage], language: ReplyLanguage, draft: str | None = None
     ) -> dict:
-        extract = self.extractive.answer(question, passages, language, draft)
+        extract = ExtractiveGenerator(self.retriever.function).answer(question, passages, language, draft)
         by_n = {p.n: p for p in passages}
         return {
             "answer": extract.text,

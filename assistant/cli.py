@@ -23,7 +23,7 @@ from assistant.evaluation import DEFAULT_QUESTIONS, evaluate_answers, load_quest
 from assistant.generators.model_files import ModelFileError
 from assistant.language import LANGUAGES
 from assistant.llm import GeneratorUnavailable, describe_generator
-from assistant.retrieval import IndexNotBuilt, build_index, make_retriever
+from assistant.retrieval import IndexNotBuilt, build_index, load_documents, make_retriever
 from assistant.service import build_chain
 from assistant.settings import Settings
 from vectorstore.catalog import CatalogError
@@ -130,6 +130,34 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     app = create_app(settings, chain)
     _stderr(f"Chat on http://{host}:{port}  (Ctrl-C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+    return 0
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Add files or folders to the articles and index them; exit 2 if any file was rejected."""
+    from assistant.documents import add_documents
+
+    report = add_documents(settings, [Path(p) for p in args.paths])
+    for line in report.lines():
+        print(line)
+    if not report.added and not report.duplicates and not report.rejected:
+        _stderr("error: no file to add (accepted types: " + ", ".join(settings.allowed_types) + ")")
+        return EXIT_USER_ERROR
+    return EXIT_USER_ERROR if report.rejected else 0
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.documents import remove_document
+
+    report = remove_document(settings, args.source_id)
+    print(f"removed {args.source_id}; index: {report.summary()}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    for document in load_documents(settings):
+        meta = document.metadata
+        print(f"{meta['source']}  {meta['language']}  {meta['title']}")
     return 0
 
 
@@ -275,6 +303,19 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default=None, help="default: ASSISTANT_HOST (127.0.0.1)")
     ui.add_argument("--port", type=int, default=None, help="default: ASSISTANT_PORT (7860)")
     ui.set_defaults(handler=cmd_ui)
+
+    add = commands.add_parser(
+        "add", help="add documents (.txt .md .html .pdf files or folders) and index them"
+    )
+    add.add_argument("paths", nargs="+")
+    add.set_defaults(handler=cmd_add)
+
+    remove = commands.add_parser("remove", help="remove a document (by source id) and its chunks")
+    remove.add_argument("source_id")
+    remove.set_defaults(handler=cmd_remove)
+
+    listing = commands.add_parser("list", help="list the documents: source id, language, title")
+    listing.set_defaults(handler=cmd_list)
 
     doctor = commands.add_parser("doctor", help="check the configured model endpoint, embeddings and index")
     doctor.set_defaults(handler=cmd_doctor)

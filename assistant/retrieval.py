@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 from chromadb.api import ClientAPI
@@ -74,3 +75,22 @@ def make_retriever(settings: Settings, k: int | None = None) -> HybridRetriever:
         candidate_k=settings.candidate_k,
         dense_weight=settings.dense_weight,
     )
+
+
+class ServedIndex:
+    """The retriever over whichever index version is active now, so documents added or removed
+    by another process (`assistant add`, the upload) are seen at the next question."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._name: str | None = None
+        self._retriever: HybridRetriever | None = None
+
+    def current(self) -> HybridRetriever:
+        name = CollectionVersions(client_for(self.settings.chroma), self.settings.collection).active_name()
+        with self._lock:
+            if self._retriever is None or name != self._name:
+                self._retriever = make_retriever(self.settings)
+                self._name = name
+            return self._retriever

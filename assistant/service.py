@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from assistant.chain import AnswerChain
 from assistant.llm import chat_model
-from assistant.retrieval import make_retriever
+from assistant.retrieval import ServedIndex
 from assistant.settings import Settings
 
 
 def build_chain(settings: Settings) -> AnswerChain:
-    return AnswerChain(settings, make_retriever(settings), chat_model(settings))
+    return AnswerChain(settings, ServedIndex(settings).current, chat_model(settings))

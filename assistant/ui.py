@@ -10,15 +10,19 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from assistant.chain import AnswerChain, QuestionError
+from assistant.documents import add_documents
 from assistant.feedback import record_feedback
 from assistant.llm import GeneratorUnavailable, describe_generator
 from assistant.rendering import (
+    ERROR_PREFIX,
     error_markdown,
+    escape_markdown,
     history_for_chain,
     linked_answer,
     message_text,
@@ -26,7 +30,10 @@ from assistant.rendering import (
     sources_markdown,
     sources_title,
 )
+from assistant.retrieval import IndexNotBuilt
 from assistant.settings import Settings
+from vectorstore.loading import InputError
+from vectorstore.store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +99,7 @@ class ChatHandlers:
                             )
                         )
                     yield shown
-        except (QuestionError, GeneratorUnavailable) as exc:
+        except (QuestionError, GeneratorUnavailable, IndexNotBuilt, StoreError) as exc:
             yield [error(str(exc), "Nothing was lost: the conversation goes on when you ask again.")]
         except Exception:
             log.exception("answering %r failed", message[:200])
@@ -102,6 +109,19 @@ class ChatHandlers:
                     "The details are in the server log; please ask again.",
                 )
             ]
+
+    def add_documents(self, files: list[str] | None) -> str:
+        """The upload: judge, add and index the files; a plain report either way."""
+        if not files:
+            return ""
+        try:
+            report = add_documents(self.settings, [Path(f) for f in files])
+        except (InputError, StoreError) as exc:
+            return f"{ERROR_PREFIX} {escape_markdown(str(exc))}"
+        except Exception:
+            log.exception("adding %d documents failed", len(files))
+            return f"{ERROR_PREFIX} Something went wrong while indexing; nothing was changed."
+        return "\n".join(f"- {escape_markdown(line)}" for line in report.lines())
 
     def feedback(self, vote: gr.LikeData, messages: list[dict[str, Any]]) -> None:
         """Store a thumbs up/down with the question, the answer and the passages it cites."""
@@ -146,6 +166,14 @@ def build_ui(settings: Settings, chain: AnswerChain) -> gr.Blocks:
         with gr.Accordion("Settings", open=False, elem_id="settings"):
             gr.Markdown(f"**Model in use:** {describe_generator(settings)}", elem_id="model-in-use")
             top_k = gr.Slider(1, 10, value=settings.top_k, step=1, label="Passages to retrieve (top-k)")
+        with gr.Accordion("Add documents", open=False, elem_id="documents"):
+            upload = gr.File(
+                label=f"Add .txt, .md, .html or .pdf files (up to {settings.max_file_mb:g} MB each)",
+                file_count="multiple",
+                file_types=list(settings.allowed_types),
+                elem_id="upload",
+            )
+            upload_report = gr.Markdown(elem_id="upload-report")
         chatbot = gr.Chatbot(
             elem_id="chat",
             label="Chat",
@@ -168,6 +196,13 @@ def build_ui(settings: Settings, chain: AnswerChain) -> gr.Blocks:
             api_name=API_NAME,
             concurrency_limit=1 if settings.generator == "local" else 8,
             autofocus=True,
+        )
+        upload.upload(
+            handlers.add_documents,
+            inputs=[upload],
+            outputs=[upload_report],
+            concurrency_limit=1,
+            api_visibility="private",
         )
         chatbot.like(handlers.feedback, inputs=[chatbot], outputs=None, api_visibility="private")
     return app

@@ -47,3 +47,25 @@ def detect_language(text: str, prefer: tuple[str, ...] = ()) -> str | None:
 
 def _code(language: Language) -> str:
     return language.iso_code_639_1.name.lower()
+
+
+def foreign_language(text: str, ours: tuple[str, ...], min_confidence: float = 0.75) -> str | None:
+    """The name of the language `text` is clearly written in when that is none of `ours`, else None.
+
+    Two detectors must agree: the fast one over all languages names a foreign language with
+    high confidence, and the accurate one, choosing between ours and that language only, still
+    picks it. Short or mixed questions, which fool a single detector ("Qui a peint la Joconde ?"
+    reads as Tsonga), are never turned away."""
+    values = _detector().compute_language_confidence_values(text)
+    if not values or values[0].value < min_confidence or _code(values[0].language) in ours:
+        return None
+    foreign = _code(values[0].language)
+    if foreign not in _CODES:
+        return None
+    recheck = _restricted(tuple(sorted({*ours, foreign}))).compute_language_confidence_values(text)
+    if not recheck or _code(recheck[0].language) != foreign or recheck[0].value < min_confidence:
+        return None
+    return values[0].language.name.title()
+
+
+_CODES = {language.iso_code_639_1.name.lower() for language in Language.all()}

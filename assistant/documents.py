@@ -1,0 +1,88 @@
+"""Add and remove the user's own documents: judge every file, write the accepted ones into the
+articles folder with catalog entries, re-index incrementally — and undo the writes if indexing
+fails, so a failed add leaves the folder and the served index as they were."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from assistant.retrieval import build_index
+from assistant.settings import Settings
+from vectorstore.importing import Candidate, forget, prepare, text_hash, write
+from vectorstore.indexer import IndexReport
+from vectorstore.loading import InputError
+
+
+@dataclass
+class AddReport:
+    added: list[Candidate] = field(default_factory=list)
+    duplicates: list[Candidate] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)  # one plain reason per file
+    index: IndexReport | None = None
+
+    def lines(self) -> list[str]:
+        lines = [f"added {c.source_id} ({c.language}): {c.title}" for c in self.added]
+        lines += [
+            f"already there: {c.origin.name} is the same text as {c.duplicate_of}" for c in self.duplicates
+        ]
+        lines += [f"rejected: {reason}" for reason in self.rejected]
+        if self.index is not None:
+            lines.append(f"index: {self.index.summary()}")
+        return lines
+
+
+def expand(paths: Sequence[Path], allowed: Sequence[str]) -> list[Path]:
+    """Files as given, and the accepted files directly inside any folder given."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in allowed)
+        else:
+            files.append(path)
+    return files
+
+
+def add_documents(settings: Settings, paths: Sequence[Path]) -> AddReport:
+    report = AddReport()
+    allowed = tuple(settings.allowed_types)
+    seen: dict[str, str] = {}
+    for path in expand(paths, allowed):
+        try:
+            candidate = prepare(path, settings.seeds_dir, settings.load_limits, allowed)
+        except InputError as exc:
+            report.rejected.append(str(exc))
+            continue
+        digest = text_hash(candidate.text)
+        if candidate.duplicate_of is None and digest in seen:
+            candidate = replace(candidate, duplicate_of=seen[digest])
+        seen.setdefault(digest, candidate.source_id)
+        (report.duplicates if candidate.duplicate_of else report.added).append(candidate)
+    if report.added:
+        written = write(settings.seeds_dir, report.added)
+        try:
+            report.index = build_index(settings)
+        except BaseException:
+            for file in written:
+                forget(settings.seeds_dir, file.stem)
+            raise
+    return report
+
+
+def remove_document(settings: Settings, source_id: str) -> IndexReport:
+    catalog_file = settings.seeds_dir / "catalog.toml"
+    catalog_before = catalog_file.read_text(encoding="utf-8") if catalog_file.is_file() else None
+    target = settings.seeds_dir / f"{source_id}.txt"
+    text_before = target.read_text(encoding="utf-8") if target.is_file() else None
+    removed = forget(settings.seeds_dir, source_id)
+    if removed is None:
+        raise InputError(f"there is no document {source_id!r} in {settings.seeds_dir} (see `assistant list`)")
+    try:
+        return build_index(settings)
+    except BaseException:
+        if text_before is not None:
+            target.write_text(text_before, encoding="utf-8")
+        if catalog_before is not None:
+            catalog_file.write_text(catalog_before, encoding="utf-8")
+        raise

@@ -1,0 +1,177 @@
+"""Users' own documents into the articles folder: `.txt`, `.md`, `.html` and `.pdf` become UTF-8
+text files with a catalog entry, so the index, the article view and the offsets treat them
+exactly like the seed articles.
+
+Every file is judged before anything is written (type, size, readable, text left); a duplicate
+(same text as a document already there) is recognised and not added twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomlkit
+
+from vectorstore.catalog import CATALOG_FILE
+from vectorstore.loading import InputError, LoadLimits, document_files, load_document, read_text
+
+IMPORT_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A file judged fit to add: its text, where it will live, its catalog entry."""
+
+    origin: Path
+    source_id: str
+    text: str
+    title: str
+    language: str
+    duplicate_of: str | None = None
+
+
+def normalized(text: str) -> str:
+    return text.replace("\r\n", "\n").strip() + "\n"
+
+
+def text_hash(text: str) -> str:
+    """Identity of a document's content: the same text with other line endings or margins is the same."""
+    return hashlib.sha256(normalized(text).encode()).hexdigest()[:16]
+
+
+def prepare(
+    path: Path, folder: Path, limits: LoadLimits, allowed: tuple[str, ...] = IMPORT_SUFFIXES
+) -> Candidate:
+    """A `Candidate` for `path`, or an `InputError` naming the limit or the problem."""
+    suffix = path.suffix.lower()
+    if suffix not in allowed:
+        raise InputError(
+            f"{path.name}: {suffix or 'no extension'} is not an accepted type ({', '.join(allowed)})"
+        )
+    if suffix == ".pdf":
+        text = _pdf_text(path, limits)
+    elif suffix in (".html", ".htm"):
+        text = _html_text(path, limits)
+    else:
+        text = read_text(path, limits)
+    text = normalized(text)
+    source_id = f"{_SLUG.sub('-', path.stem.lower()).strip('-')[:40] or 'document'}-{text_hash(text)[:8]}"
+    staged = Path(tempfile.mkdtemp()) / f"{source_id}.txt"
+    try:
+        staged.write_text(text, encoding="utf-8")
+        document = load_document(staged, None, limits)  # same checks and title/language as the index
+    finally:
+        staged.unlink(missing_ok=True)
+        staged.parent.rmdir()
+    existing = {text_hash(read_text(p, limits)): p.stem for p in _existing(folder, limits)}
+    return Candidate(
+        origin=path,
+        source_id=source_id,
+        text=text,
+        title=str(document.metadata["title"]),
+        language=str(document.metadata["language"]),
+        duplicate_of=existing.get(text_hash(text)),
+    )
+
+
+def write(folder: Path, candidates: list[Candidate]) -> list[Path]:
+    """Write the text files and their catalog entries; returns the files written (for undo)."""
+    written = []
+    catalog = _read_catalog(folder)
+    for candidate in candidates:
+        target = folder / f"{candidate.source_id}.txt"
+        target.write_text(candidate.text, encoding="utf-8")
+        written.append(target)
+        table = tomlkit.table()
+        table.update({"file": target.name, "title": candidate.title, "language": candidate.language})
+        table.add("added_from", candidate.origin.name)
+        catalog[candidate.source_id] = table
+    _write_catalog(folder, catalog)
+    return written
+
+
+def forget(folder: Path, source_id: str) -> Path | None:
+    """Remove a document's file and catalog entry; returns the file removed, or None if unknown."""
+    catalog = _read_catalog(folder)
+    entry = catalog.get(source_id)
+    file = folder / (str(entry["file"]) if entry is not None and "file" in entry else f"{source_id}.txt")
+    if entry is None and not file.is_file():
+        return None
+    if entry is not None:
+        del catalog[source_id]
+        _write_catalog(folder, catalog)
+    if file.is_file():
+        file.unlink()
+    return file
+
+
+def _existing(folder: Path, limits: LoadLimits) -> list[Path]:
+    try:
+        return document_files(folder, limits)
+    except InputError:
+        return []
+
+
+def _read_catalog(folder: Path) -> tomlkit.TOMLDocument:
+    path = folder / CATALOG_FILE
+    return tomlkit.parse(path.read_text(encoding="utf-8")) if path.is_file() else tomlkit.document()
+
+
+def _write_catalog(folder: Path, catalog: tomlkit.TOMLDocument) -> None:
+    """Atomically: a crash leaves the old catalog or the new one, never half of one."""
+    path = folder / CATALOG_FILE
+    temporary = path.with_suffix(".toml.tmp")
+    temporary.write_text(tomlkit.dumps(catalog), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _check_size(path: Path, limits: LoadLimits) -> None:
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise InputError(
+            f"{path.name}: {size / 1_048_576:.1f} MB is over the {limits.max_bytes / 1_048_576:g} MB "
+            "limit per document (ASSISTANT_MAX_FILE_MB)"
+        )
+
+
+def _pdf_text(path: Path, limits: LoadLimits) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    _check_size(path, limits)
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted:
+            raise InputError(f"{path.name}: the PDF is encrypted")
+        text = "\n\n".join(page.extract_text() or "" for page in reader.pages)
+    except (PyPdfError, ValueError, KeyError, OSError) as exc:
+        raise InputError(f"{path.name}: not a readable PDF ({type(exc).__name__})") from exc
+    if not text.strip():
+        raise InputError(f"{path.name}: the PDF has no text layer (scanned pages are not read)")
+    return text
+
+
+def _html_text(path: Path, limits: LoadLimits) -> str:
+    from bs4 import BeautifulSoup
+
+    raw = read_text(path, limits)
+    soup = BeautifulSoup(raw, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "nav", "header", "footer", "form", "iframe"]):
+        tag.decompose()
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    body = soup.body or soup
+    lines = [" ".join(line.split()) for line in body.get_text("\n").splitlines()]
+    text = "\n".join(line for line in lines if line)
+    if title and not text.startswith(title):
+        text = f"{title}\n{text}"
+    if not text.strip():
+        raise InputError(f"{path.name}: no text in this HTML page")
+    return text
