@@ -7,10 +7,12 @@ One process, one chain: the UI and the HTTP routes share it (and its index and m
 from __future__ import annotations
 
 import gradio as gr
-from fastapi import FastAPI, Query
+from fastapi import Depends, FastAPI, Query
 from fastapi.responses import HTMLResponse
+from starlette.routing import Mount
 
 from assistant.articles import load_article, render_article, render_missing
+from assistant.auth import Authorizer
 from assistant.chain import AnswerChain
 from assistant.llm import describe_generator
 from assistant.openai_api import create_router
@@ -21,14 +23,15 @@ from assistant.ui import build_ui
 
 def create_app(settings: Settings, chain: AnswerChain | None = None) -> FastAPI:
     chain = chain or build_chain(settings)
+    authorize = Authorizer(settings)
     app = FastAPI(title="Articles assistant", description="Cited answers about a collection of articles.")
-    app.include_router(create_router(chain))
+    app.include_router(create_router(chain), dependencies=[Depends(authorize)])
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok", "generator": settings.generator, "model": describe_generator(settings)}
 
-    @app.get("/articles/{source_id}", response_class=HTMLResponse)
+    @app.get("/articles/{source_id}", response_class=HTMLResponse, dependencies=[Depends(authorize)])
     def article(
         source_id: str, start: int | None = Query(None, ge=0), end: int | None = Query(None, ge=0)
     ) -> HTMLResponse:
@@ -37,4 +40,12 @@ def create_app(settings: Settings, chain: AnswerChain | None = None) -> FastAPI:
             return HTMLResponse(render_missing(source_id), status_code=404)
         return HTMLResponse(render_article(found))
 
-    return gr.mount_gradio_app(app, build_ui(settings, chain), path="/")
+    app = gr.mount_gradio_app(
+        app,
+        build_ui(settings, chain),
+        path="/",
+        auth=settings.credentials,
+        auth_message="Sign in to ask the articles.",
+    )
+    authorize.gradio = next(route.app for route in app.routes if isinstance(route, Mount))
+    return app

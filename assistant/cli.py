@@ -116,6 +116,15 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         history += [("user", question), ("assistant", answer.answer)]
 
 
+def exposure_warning(host: str, settings: Settings) -> str | None:
+    if host in ("127.0.0.1", "localhost", "::1") or settings.auth is not None:
+        return None
+    return (
+        f"warning: listening on {host} without ASSISTANT_AUTH: anyone who can reach this machine "
+        "can use the assistant; set ASSISTANT_AUTH=user:password"
+    )
+
+
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     """The web app: the Gradio chat at /, the article view, health; Ctrl-C to stop."""
     import uvicorn
@@ -124,6 +133,9 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
 
     host = args.host or settings.host
     port = args.port or settings.port
+    warning = exposure_warning(host, settings)
+    if warning:
+        _stderr(warning)
     chain = build_chain(settings)
     _stderr("loading the models…")
     chain.warm_up()

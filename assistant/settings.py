@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     # Serving.
     host: str = "127.0.0.1"
     port: int = 7860
+    auth: SecretStr | None = Field(
+        None,
+        description="`user:password` required by the chat, the article view and /v1 (HTTP basic or bearer).",
+    )
 
     min_topicality: float = Field(
         0.80,
@@ -95,6 +99,22 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def credentials(self) -> tuple[str, str] | None:
+        if self.auth is None:
+            return None
+        user, _, password = self.auth.get_secret_value().partition(":")
+        return user, password
+
+    @field_validator("auth")
+    @classmethod
+    def _user_colon_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            user, colon, password = value.get_secret_value().partition(":")
+            if not (user and colon and password):
+                raise ValueError("must be user:password, both non-empty")
+        return value
 
     @property
     def feedback_file(self) -> Path:
