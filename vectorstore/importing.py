@@ -18,7 +18,7 @@ from pathlib import Path
 import tomlkit
 
 from vectorstore.catalog import CATALOG_FILE
-from vectorstore.loading import InputError, LoadLimits, document_files, load_document, read_text
+from vectorstore.loading import InputError, LoadLimits, check_size, document_files, load_document, read_text
 
 IMPORT_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -131,22 +131,11 @@ def _write_catalog(folder: Path, catalog: tomlkit.TOMLDocument) -> None:
     os.replace(temporary, path)
 
 
-def _check_size(path: Path, limits: LoadLimits) -> None:
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    size = path.stat().st_size
-    if size > limits.max_bytes:
-        raise InputError(
-            f"{path.name}: {size / 1_048_576:.1f} MB is over the {limits.max_bytes / 1_048_576:g} MB "
-            "limit per document (ASSISTANT_MAX_FILE_MB)"
-        )
-
-
 def _pdf_text(path: Path, limits: LoadLimits) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
-    _check_size(path, limits)
+    check_size(path, limits)
     try:
         reader = PdfReader(path)
         if reader.is_encrypted:

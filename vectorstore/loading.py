@@ -32,8 +32,8 @@ class LoadLimits:
     suffixes: tuple[str, ...] = TEXT_SUFFIXES
 
 
-def read_text(path: Path, limits: LoadLimits) -> str:
-    """The file's text, or an `InputError` saying exactly why it cannot be used."""
+def check_size(path: Path, limits: LoadLimits) -> None:
+    """An `InputError` naming the limit when `path` is missing or too big to read."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     size = path.stat().st_size
@@ -42,6 +42,11 @@ def read_text(path: Path, limits: LoadLimits) -> str:
             f"{path.name}: {size / 1_048_576:.1f} MB is over the {limits.max_bytes / 1_048_576:g} MB "
             "limit per document (ASSISTANT_MAX_FILE_MB)"
         )
+
+
+def read_text(path: Path, limits: LoadLimits) -> str:
+    """The file's text, or an `InputError` saying exactly why it cannot be used."""
+    check_size(path, limits)
     data = path.read_bytes()
     if b"\x00" in data:
         raise InputError(f"{path.name}: looks like a binary file, not text")
