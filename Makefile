@@ -68,6 +68,7 @@ format: install-dev
 bench: install
 	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[bench]"
 	$(BIN)/python bench/index_and_retrieve.py
+	$(BIN)/python bench/answer_latency.py
 
 constraints: install-dev
 	$(PIP) freeze --exclude-editable | grep -v '^-e' > $(CONSTRAINTS)

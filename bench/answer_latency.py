@@ -1,0 +1,152 @@
+"""Answer latency: the embedded model in-process vs the same GGUF behind llama-cpp-python's
+OpenAI-compatible server through `ChatOpenAI`, on the same questions; and retrieval latency,
+embedded Chroma vs a Chroma server, on the evaluation questions. All in one run.
+
+    python bench/answer_latency.py [--questions 6]
+
+Needs the packaged model (`make run` joins it into data/models). 2 llama.cpp threads on both
+sides; the two models never generate at the same time. Writes bench/results/answer_latency-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.evaluation import load_questions  # noqa: E402
+from assistant.generators.model_files import ensure_packaged_model  # noqa: E402
+from assistant.retrieval import build_index, make_retriever  # noqa: E402
+from assistant.service import build_chain  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+from tests.servers import Server, free_port, serving  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+ALIAS = "qwen2.5-1.5b-instruct"
+
+
+def settings(data: Path, **overrides: Any) -> Settings:
+    return Settings(_env_file=None, data_dir=data, seeds_dir=ROOT / "seeds", llm_threads=2, **overrides)
+
+
+def answer_timings(base: Settings, questions: list[str]) -> dict[str, Any]:
+    chain = build_chain(base)
+    chain.warm_up()
+    chain.invoke("warm-up: how many member states does IOM have?")  # the system prompt enters the cache
+    first, rates, totals = [], [], []
+    for question in questions:
+        started = time.perf_counter()
+        first_token = None
+        tokens = 0
+        for event in chain.stream(question):
+            if event.kind == "token":
+                tokens += 1
+                first_token = first_token or time.perf_counter()
+        done = time.perf_counter()
+        totals.append(done - started)
+        if first_token is not None:
+            first.append(first_token - started)
+            if tokens > 1 and done > first_token:
+                rates.append((tokens - 1) / (done - first_token))
+    return {
+        "first_token_p50_s": round(statistics.median(first), 2) if first else None,
+        "tokens_per_s_p50": round(statistics.median(rates), 1) if rates else None,
+        "total_p50_s": round(statistics.median(totals), 2),
+    }
+
+
+def retrieval_ms(base: Settings, questions: list[str]) -> dict[str, float]:
+    retriever = make_retriever(base)
+    retriever.search(questions[0], 4)
+    times = []
+    for question in questions:
+        started = time.perf_counter()
+        retriever.search(question, 4)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return {
+        "p50_ms": round(statistics.median(times), 1),
+        "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--questions", type=int, default=6, help="answer questions, spread over the languages"
+    )
+    args = parser.parse_args()
+    items = [q for q in load_questions() if q.answerable]
+    per_language = max(1, args.questions // 3)
+    chosen = [
+        q.question
+        for lang in ("en", "fr", "vi")
+        for q in [i for i in items if i.language == lang][:per_language]
+    ]
+    model = ensure_packaged_model(ROOT / "data" / "models")
+    work = Path(tempfile.mkdtemp(prefix="bench-answers-"))
+    embedded = settings(work / "embedded")
+    build_index(embedded, threads=2)
+
+    results: dict[str, Any] = {"questions": chosen}
+    results["in_process"] = answer_timings(
+        embedded.model_copy(update={"generator": "local", "model_path": model}), chosen
+    )
+    port = free_port()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", ALIAS]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--n_threads", "2", "--n_threads_batch", "2"]
+    command += ["--n_ctx", "4096", "--verbose", "False"]
+    with serving(
+        Server(command, port, ready_path="/v1/models", log=work / "llama.log"), timeout=300
+    ) as server:
+        remote = embedded.model_copy(
+            update={"generator": "openai", "llm_base_url": server.url + "/v1", "llm_model": ALIAS}
+        )
+        results["chatopenai_llama_server"] = answer_timings(remote, chosen)
+
+    all_questions = [q.question for q in load_questions()]
+    results["retrieval_embedded"] = retrieval_ms(embedded, all_questions)
+    chroma_port = free_port()
+    chroma = [
+        str(Path(sys.executable).with_name("chroma")),
+        "run",
+        "--path",
+        str(work / "server"),
+        "--host",
+        "127.0.0.1",
+    ]
+    chroma += ["--port", str(chroma_port)]
+    with serving(
+        Server(chroma, chroma_port, ready_path="/api/v2/heartbeat", log=work / "chroma.log"), timeout=60
+    ):
+        served = settings(work / "client", chroma_host="127.0.0.1", chroma_port=chroma_port)
+        build_index(served, threads=2)
+        results["retrieval_chroma_server"] = retrieval_ms(served, all_questions)
+
+    print(f"{'':28}{'first token p50':>16}{'tokens/s p50':>14}{'total p50':>11}")
+    for name in ("in_process", "chatopenai_llama_server"):
+        r = results[name]
+        print(
+            f"{name:28}{r['first_token_p50_s']!s:>14} s{r['tokens_per_s_p50']!s:>14}{r['total_p50_s']!s:>9} s"
+        )
+    for name in ("retrieval_embedded", "retrieval_chroma_server"):
+        r = results[name]
+        print(f"{name:28} p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms ({len(all_questions)} questions)")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"answer_latency-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print(f"wrote {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
