@@ -66,9 +66,12 @@ class Server:
         raise TimeoutError(f"{self.command[:3]} not ready after {timeout:.0f} s:\n{self.tail()}")
 
     def _answers(self) -> bool:
+        """Up once `ready_path` answers HTTP below 500 (a 401 from a server with a key is up)."""
         try:
             with urllib.request.urlopen(self.url + self.ready_path, timeout=2) as response:
-                return response.status == 200
+                return response.status < 500
+        except urllib.error.HTTPError as exc:
+            return exc.code < 500
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return False
 
