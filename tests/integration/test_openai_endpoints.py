@@ -70,7 +70,7 @@ def test_doctor_says_all_is_well(indexed_settings, model_server):
             {"ASSISTANT_LLM_MODEL": "llama-3-70b"},
             f"'llama-3-70b' is not served by .*; it serves: {LLAMA_ALIAS}",
         ),
-        ({"ASSISTANT_LLM_API_KEY": "sk-wrong-key-000"}, "refused the API key"),
+        ({"ASSISTANT_LLM_API_KEY": "sk-wrong-key-000"}, ".*refused the API key"),
         (
             {"ASSISTANT_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"},
             "cannot reach .*the server is down",
