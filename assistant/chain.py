@@ -109,7 +109,9 @@ class AnswerChain:
             timings["condense"] = _ms(started)
 
         mark = time.perf_counter()
-        documents = self.retriever.search(standalone, top_k or self.settings.top_k)
+        retriever = self.retriever  # one index version for the whole question
+        extractive = ExtractiveGenerator(retriever.function)
+        documents = retriever.search(standalone, top_k or self.settings.top_k)
         passages = [Passage.from_document(n, doc) for n, doc in enumerate(documents, start=1)]
         timings["retrieve"] = _ms(mark)
 
@@ -124,7 +126,7 @@ class AnswerChain:
         if not self._answerable(passages):
             answer = Answer(**base, answer=language.not_in_sources, refused=True, generator="none")
         elif self.llm is None:
-            answer = Answer(**base, **self._extractive(standalone, passages, language))
+            answer = Answer(**base, **self._extractive(extractive, standalone, passages, language))
         else:
             yield Event("status", "generating")
             parts: list[str] = []
@@ -133,7 +135,9 @@ class AnswerChain:
                     timings["first_token"] = _ms(started)
                 parts.append(token)
                 yield Event("token", token)
-            answer = Answer(**base, **self._checked("".join(parts), standalone, passages, language))
+            answer = Answer(
+                **base, **self._checked("".join(parts), extractive, standalone, passages, language)
+            )
         timings["generate"] = _ms(mark)
         timings["total"] = _ms(started)
         answer.timings_ms = timings
@@ -195,9 +199,14 @@ class AnswerChain:
             raise GeneratorUnavailable(_unavailable(exc)) from exc
 
     def _extractive(
-        self, question: str, passages: Sequence[Passage], language: ReplyLanguage, draft: str | None = None
+        self,
+        extractive: ExtractiveGenerator,
+        question: str,
+        passages: Sequence[Passage],
+        language: ReplyLanguage,
+        draft: str | None = None,
     ) -> dict:
-        extract = ExtractiveGenerator(self.retriever.function).answer(question, passages, language, draft)
+        extract = extractive.answer(question, passages, language, draft)
         by_n = {p.n: p for p in passages}
         return {
             "answer": extract.text,
@@ -207,7 +216,12 @@ class AnswerChain:
         }
 
     def _checked(
-        self, text: str, question: str, passages: Sequence[Passage], language: ReplyLanguage
+        self,
+        text: str,
+        extractive: ExtractiveGenerator,
+        question: str,
+        passages: Sequence[Passage],
+        language: ReplyLanguage,
     ) -> dict:
         by_n = {p.n: p for p in passages}
         if not text.strip() or _DECLINES.search(text):
@@ -230,7 +244,7 @@ class AnswerChain:
                 "citations": [Citation.of(by_n[n]) for n in result.cited],
                 "guard": report,
             }
-        return {**self._extractive(question, passages, language, draft=text), "guard": report}
+        return {**self._extractive(extractive, question, passages, language, draft=text), "guard": report}
 
 
 def _tidy(text: str, passages: int) -> str:
