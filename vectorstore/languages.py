@@ -60,12 +60,7 @@ def foreign_language(text: str, ours: tuple[str, ...], min_confidence: float = 0
     if not values or values[0].value < min_confidence or _code(values[0].language) in ours:
         return None
     foreign = _code(values[0].language)
-    if foreign not in _CODES:
-        return None
     recheck = _restricted(tuple(sorted({*ours, foreign}))).compute_language_confidence_values(text)
     if not recheck or _code(recheck[0].language) != foreign or recheck[0].value < min_confidence:
         return None
     return values[0].language.name.title()
-
-
-_CODES = {language.iso_code_639_1.name.lower() for language in Language.all()}
