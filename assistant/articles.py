@@ -36,6 +36,11 @@ def _templates() -> Environment:
     return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
 
+def web_url(url: str | None) -> str | None:
+    """`url` when it is an http(s) address (the only kind shown as a link), else None."""
+    return url if url and url.startswith(("http://", "https://")) else None
+
+
 def passage_href(source: str, start: int, end: int) -> str:
     """The link a citation uses: the article view, scrolled to the passage."""
     return f"/articles/{source}?start={start}&end={end}#passage"
@@ -50,13 +55,12 @@ def load_article(
     text = document.page_content
     span = (start, end) if start is not None and end is not None and 0 <= start < end else None
     paragraphs, marked = _paragraphs(text, span)
-    url = document.metadata.get("url") or None
     return Article(
         source=source,
         title=document.metadata["title"],
         language=document.metadata["language"],
         date=document.metadata.get("date") or None,
-        url=url if url and url.startswith(("http://", "https://")) else None,
+        url=web_url(document.metadata.get("url")),
         paragraphs=paragraphs,
         highlighted=marked,
     )

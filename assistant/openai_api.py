@@ -22,10 +22,9 @@ from fastapi.sse import EventSourceResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.answer import Answer
-from assistant.articles import passage_href
 from assistant.chain import AnswerChain, QuestionError
 from assistant.llm import GeneratorUnavailable
-from assistant.rendering import message_text
+from assistant.rendering import citation_href, message_text
 from assistant.retrieval import IndexNotBuilt
 
 MODEL_NAME = "assistant"
@@ -66,7 +65,7 @@ def sources_of(answer: Answer) -> list[dict[str, Any]]:
             "title": c.title,
             "url": c.url,
             "passage": c.passage,
-            "article": passage_href(c.source, c.start, c.end),
+            "article": citation_href(c),
         }
         for c in answer.citations
     ]

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from assistant.answer import Answer, Citation
-from assistant.articles import passage_href
+from assistant.articles import passage_href, web_url
 from assistant.language import LANGUAGES
 
 PASSAGE_PREVIEW_CHARS = 400
@@ -23,6 +23,8 @@ ERROR_PREFIX = "**Could not answer.**"
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~=])")
 _ESCAPED_MARKER = re.compile(r"\\\[(\d+)\\\]")
 _LINKED_MARKER = re.compile(r"\[\[(\d+)\]\]\([^)]*\)")
+# What `linked_answer` writes for a citation, read back by `cited_passages`.
+_CITATION_LINK = re.compile(r'\[\[(\d+)\]\]\(/articles/([^?\s]+)\?start=(\d+)&end=(\d+)#passage "([^"]*)"\)')
 _BACKSLASH_ESCAPE = re.compile(r"\\(.)")
 
 
@@ -61,7 +63,7 @@ def sources_markdown(citations: Iterable[Citation]) -> str:
         passage = (
             c.passage if len(c.passage) <= PASSAGE_PREVIEW_CHARS else c.passage[:PASSAGE_PREVIEW_CHARS] + "…"
         )
-        original = f" · [original]({c.url})" if c.url and c.url.startswith(("http://", "https://")) else ""
+        original = f" · [original]({web_url(c.url)})" if web_url(c.url) else ""
         blocks.append(
             f"**[{c.n}]** [{escape_markdown(c.title)}]({citation_href(c)}) · {c.language}{original}\n\n"
             f"> {escape_markdown(' '.join(passage.split()))}"
@@ -80,6 +82,14 @@ def message_text(content: Any) -> str:
     return ""
 
 
+def cited_passages(markdown: str) -> list[dict[str, Any]]:
+    """The citations of a `linked_answer`, read back from its links (once each, in order)."""
+    return [
+        {"n": int(n), "source": source, "start": int(start), "end": int(end), "title": title}
+        for n, source, start, end, title in dict.fromkeys(_CITATION_LINK.findall(markdown))
+    ]
+
+
 def plain_answer(markdown: str) -> str:
     """Chat Markdown back to the answer as the model wrote it: links become `[n]` again."""
     text = _LINKED_MARKER.sub(r"[\1]", markdown)
@@ -92,7 +102,7 @@ def error_markdown(message: str, hint: str) -> str:
 
 
 def history_for_chain(messages: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
-    """The conversation as the chain sees it. Messages with metadata (the Sources block, notices,
+    """The conversation as the chain sees it. Messages with metadata (the Sources block, status
     notices) and error messages are shown to the user, not things the assistant said: left out."""
     history: list[tuple[str, str]] = []
     for message in messages:

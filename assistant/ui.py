@@ -8,7 +8,6 @@ Sources block (kotaemon's two channels). Sources and notices are messages with m
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from assistant.documents import add_documents
 from assistant.feedback import record_feedback
 from assistant.llm import GeneratorUnavailable, describe_generator
 from assistant.rendering import (
-    ERROR_PREFIX,
+    cited_passages,
     error_markdown,
     escape_markdown,
     history_for_chain,
@@ -46,7 +45,6 @@ EXAMPLES = [
     "Có khoảng bao nhiêu người di cư trong tiểu vùng sông Mê Kông mở rộng?",
     "Hội nghị về Thỏa thuận toàn cầu về di cư ở Hà Nội diễn ra vào ngày nào?",
 ]
-_CITATION_LINK = re.compile(r'\[\[(\d+)\]\]\(/articles/([^?\s]+)\?start=(\d+)&end=(\d+)#passage "([^"]*)"\)')
 _STATUS = {
     "condensing the follow-up question": "Reading the conversation…",
     "generating": "Writing the answer…",
@@ -117,10 +115,10 @@ class ChatHandlers:
         try:
             report = add_documents(self.settings, [Path(f) for f in files])
         except (InputError, StoreError) as exc:
-            return f"{ERROR_PREFIX} {escape_markdown(str(exc))}"
+            return error_markdown(str(exc), "Nothing was changed.")
         except Exception:
             log.exception("adding %d documents failed", len(files))
-            return f"{ERROR_PREFIX} Something went wrong while indexing; nothing was changed."
+            return error_markdown("something went wrong while indexing.", "Nothing was changed.")
         return "\n".join(f"- {escape_markdown(line)}" for line in report.lines())
 
     def feedback(self, vote: gr.LikeData, messages: list[dict[str, Any]]) -> None:
@@ -140,17 +138,13 @@ class ChatHandlers:
             (message_text(m["content"]) for m in reversed(messages[:answer_at]) if m["role"] == "user"), ""
         )
         answer = message_text(messages[answer_at]["content"])
-        sources = [
-            {"n": int(n), "source": source, "start": int(start), "end": int(end), "title": title}
-            for n, source, start, end, title in dict.fromkeys(_CITATION_LINK.findall(answer))
-        ]
         liked = vote.liked is True or vote.liked == "Like"
         record_feedback(
             self.settings.feedback_file,
             liked=liked,
             question=question,
             answer=plain_answer(answer),
-            sources=sources,
+            sources=cited_passages(answer),
         )
         gr.Info("Thanks, your feedback was saved." if liked else "Thanks, noted: we'll look at this answer.")
 
