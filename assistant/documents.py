@@ -10,7 +10,7 @@ from pathlib import Path
 
 from assistant.retrieval import build_index
 from assistant.settings import Settings
-from vectorstore.importing import Candidate, forget, prepare, text_hash, write
+from vectorstore.importing import Candidate, document_file, forget, known_texts, prepare, text_hash, write
 from vectorstore.indexer import IndexReport
 from vectorstore.loading import InputError
 
@@ -47,18 +47,19 @@ def expand(paths: Sequence[Path], allowed: Sequence[str]) -> list[Path]:
 def add_documents(settings: Settings, paths: Sequence[Path]) -> AddReport:
     report = AddReport()
     allowed = tuple(settings.allowed_types)
-    seen: dict[str, str] = {}
+    known = known_texts(settings.seeds_dir, settings.load_limits)  # grows with this batch's files
     for path in expand(paths, allowed):
         try:
-            candidate = prepare(path, settings.seeds_dir, settings.load_limits, allowed)
+            candidate = prepare(path, settings.load_limits, allowed)
         except InputError as exc:
             report.rejected.append(str(exc))
             continue
         digest = text_hash(candidate.text)
-        if candidate.duplicate_of is None and digest in seen:
-            candidate = replace(candidate, duplicate_of=seen[digest])
-        seen.setdefault(digest, candidate.source_id)
-        (report.duplicates if candidate.duplicate_of else report.added).append(candidate)
+        if digest in known:
+            report.duplicates.append(replace(candidate, duplicate_of=known[digest]))
+        else:
+            known[digest] = candidate.source_id
+            report.added.append(candidate)
     if report.added:
         written = write(settings.seeds_dir, report.added)
         try:
@@ -73,7 +74,7 @@ def add_documents(settings: Settings, paths: Sequence[Path]) -> AddReport:
 def remove_document(settings: Settings, source_id: str) -> IndexReport:
     catalog_file = settings.seeds_dir / "catalog.toml"
     catalog_before = catalog_file.read_text(encoding="utf-8") if catalog_file.is_file() else None
-    target = settings.seeds_dir / f"{source_id}.txt"
+    target = document_file(settings.seeds_dir, source_id)
     text_before = target.read_text(encoding="utf-8") if target.is_file() else None
     removed = forget(settings.seeds_dir, source_id)
     if removed is None:

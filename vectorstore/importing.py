@@ -11,14 +11,21 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import tomlkit
 
 from vectorstore.catalog import CATALOG_FILE
-from vectorstore.loading import InputError, LoadLimits, check_size, document_files, load_document, read_text
+from vectorstore.loading import (
+    InputError,
+    LoadLimits,
+    check_size,
+    check_text,
+    document_files,
+    document_from_text,
+    read_text,
+)
 
 IMPORT_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -45,9 +52,7 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(normalized(text).encode()).hexdigest()[:16]
 
 
-def prepare(
-    path: Path, folder: Path, limits: LoadLimits, allowed: tuple[str, ...] = IMPORT_SUFFIXES
-) -> Candidate:
+def prepare(path: Path, limits: LoadLimits, allowed: tuple[str, ...] = IMPORT_SUFFIXES) -> Candidate:
     """A `Candidate` for `path`, or an `InputError` naming the limit or the problem."""
     suffix = path.suffix.lower()
     if suffix not in allowed:
@@ -60,24 +65,23 @@ def prepare(
         text = _html_text(path, limits)
     else:
         text = read_text(path, limits)
-    text = normalized(text)
+    text = check_text(path.name, normalized(text))
     source_id = f"{_SLUG.sub('-', path.stem.lower()).strip('-')[:40] or 'document'}-{text_hash(text)[:8]}"
-    staged = Path(tempfile.mkdtemp()) / f"{source_id}.txt"
-    try:
-        staged.write_text(text, encoding="utf-8")
-        document = load_document(staged, None, limits)  # same checks and title/language as the index
-    finally:
-        staged.unlink(missing_ok=True)
-        staged.parent.rmdir()
-    existing = {text_hash(read_text(p, limits)): p.stem for p in _existing(folder, limits)}
+    document = document_from_text(
+        text, Path(f"{source_id}.txt"), None
+    )  # title and language as the index will
     return Candidate(
         origin=path,
         source_id=source_id,
         text=text,
         title=str(document.metadata["title"]),
         language=str(document.metadata["language"]),
-        duplicate_of=existing.get(text_hash(text)),
     )
+
+
+def known_texts(folder: Path, limits: LoadLimits) -> dict[str, str]:
+    """Source ids of the documents already in `folder`, by `text_hash` (to recognise duplicates)."""
+    return {text_hash(read_text(p, limits)): p.stem for p in _existing(folder, limits)}
 
 
 def write(folder: Path, candidates: list[Candidate]) -> list[Path]:
@@ -96,14 +100,19 @@ def write(folder: Path, candidates: list[Candidate]) -> list[Path]:
     return written
 
 
+def document_file(folder: Path, source_id: str) -> Path:
+    """Where a document's text lives: its catalog entry's file, else `<source id>.txt`."""
+    entry = _read_catalog(folder).get(source_id)
+    return folder / (str(entry["file"]) if entry is not None and "file" in entry else f"{source_id}.txt")
+
+
 def forget(folder: Path, source_id: str) -> Path | None:
     """Remove a document's file and catalog entry; returns the file removed, or None if unknown."""
     catalog = _read_catalog(folder)
-    entry = catalog.get(source_id)
-    file = folder / (str(entry["file"]) if entry is not None and "file" in entry else f"{source_id}.txt")
-    if entry is None and not file.is_file():
+    file = document_file(folder, source_id)
+    if source_id not in catalog and not file.is_file():
         return None
-    if entry is not None:
+    if source_id in catalog:
         del catalog[source_id]
         _write_catalog(folder, catalog)
     if file.is_file():

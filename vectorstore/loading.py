@@ -56,10 +56,15 @@ def read_text(path: Path, limits: LoadLimits) -> str:
         raise InputError(
             f"{path.name}: not UTF-8 text (invalid byte at offset {exc.start}); save it as UTF-8"
         ) from exc
+    return check_text(path.name, text)
+
+
+def check_text(name: str, text: str) -> str:
+    """`text`, or an `InputError` when nothing in it is worth indexing."""
     if not text.strip():
-        raise InputError(f"{path.name}: the file is empty")
+        raise InputError(f"{name}: the file is empty")
     if not kept_line_spans(text):
-        raise InputError(f"{path.name}: no article text left once page furniture is removed")
+        raise InputError(f"{name}: no article text left once page furniture is removed")
     return text
 
 
@@ -73,7 +78,12 @@ def document_files(folder: Path, limits: LoadLimits) -> list[Path]:
 
 
 def load_document(path: Path, entry: CatalogEntry | None, limits: LoadLimits) -> Document:
-    text = read_text(path, limits)
+    return document_from_text(read_text(path, limits), path, entry)
+
+
+def document_from_text(text: str, path: Path, entry: CatalogEntry | None) -> Document:
+    """The `Document` for checked text stored at `path`; without a catalog entry, the title is
+    the first kept line and the language is detected."""
     if entry is None:
         first_line = next(text[a:b] for a, b in kept_line_spans(text))
         entry = CatalogEntry(
