@@ -43,7 +43,9 @@ install-dev: $(VENV)/.installed-dev
 index: install
 	$(BIN)/assistant index
 
-run: index
+# A failed update (full disk, a bad file) is reported, and the last complete index still serves.
+run: install
+	@$(BIN)/assistant index || echo ">> the index was not updated (see above); serving the last complete one"
 	$(BIN)/assistant ui
 
 lint: install-dev

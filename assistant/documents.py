@@ -10,7 +10,17 @@ from pathlib import Path
 
 from assistant.retrieval import build_index
 from assistant.settings import Settings
-from vectorstore.importing import Candidate, document_file, forget, known_texts, prepare, text_hash, write
+from vectorstore.importing import (
+    Candidate,
+    document_file,
+    file_for,
+    forget,
+    known_texts,
+    prepare,
+    text_hash,
+    undone_on_failure,
+    write,
+)
 from vectorstore.indexer import IndexReport
 from vectorstore.loading import InputError
 
@@ -61,29 +71,16 @@ def add_documents(settings: Settings, paths: Sequence[Path]) -> AddReport:
             known[digest] = candidate.source_id
             report.added.append(candidate)
     if report.added:
-        written = write(settings.seeds_dir, report.added)
-        try:
+        folder = settings.seeds_dir
+        with undone_on_failure(folder, [file_for(folder, c) for c in report.added]):
+            write(folder, report.added)
             report.index = build_index(settings)
-        except BaseException:
-            for file in written:
-                forget(settings.seeds_dir, file.stem)
-            raise
     return report
 
 
 def remove_document(settings: Settings, source_id: str) -> IndexReport:
-    catalog_file = settings.seeds_dir / "catalog.toml"
-    catalog_before = catalog_file.read_text(encoding="utf-8") if catalog_file.is_file() else None
-    target = document_file(settings.seeds_dir, source_id)
-    text_before = target.read_text(encoding="utf-8") if target.is_file() else None
-    removed = forget(settings.seeds_dir, source_id)
-    if removed is None:
-        raise InputError(f"there is no document {source_id!r} in {settings.seeds_dir} (see `assistant list`)")
-    try:
+    folder = settings.seeds_dir
+    with undone_on_failure(folder, [document_file(folder, source_id)]):
+        if forget(folder, source_id) is None:
+            raise InputError(f"there is no document {source_id!r} in {folder} (see `assistant list`)")
         return build_index(settings)
-    except BaseException:
-        if text_before is not None:
-            target.write_text(text_before, encoding="utf-8")
-        if catalog_before is not None:
-            catalog_file.write_text(catalog_before, encoding="utf-8")
-        raise

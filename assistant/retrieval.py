@@ -14,7 +14,7 @@ from vectorstore.embeddings import CentredE5EmbeddingFunction, E5Embeddings
 from vectorstore.indexer import Indexer, IndexReport, Progress
 from vectorstore.loading import load_folder
 from vectorstore.retriever import HybridRetriever
-from vectorstore.store import ChromaLocation, CollectionVersions, make_client
+from vectorstore.store import ChromaLocation, CollectionVersions, ensure_room, make_client, storage_error
 
 
 class IndexNotBuilt(RuntimeError):
@@ -39,14 +39,21 @@ def build_index(
 ) -> IndexReport:
     """Bring the index in line with the seeds folder (all files are checked before any write)."""
     documents = load_documents(settings)
-    indexer = Indexer(
-        client_for(settings.chroma),
-        settings.collection,
-        embedding_function(settings, threads),
-        settings.chunking,
-        progress=progress,
-    )
-    return indexer.sync(documents, rebuild=rebuild)
+    ensure_room(settings.chroma)
+    try:
+        indexer = Indexer(
+            client_for(settings.chroma),
+            settings.collection,
+            embedding_function(settings, threads),
+            settings.chunking,
+            progress=progress,
+        )
+        return indexer.sync(documents, rebuild=rebuild)
+    except Exception as exc:  # a full disk is only known once a write fails, maybe mid-build
+        error = storage_error(exc, settings.chroma)
+        if error is None:
+            raise
+        raise error from exc
 
 
 def make_retriever(settings: Settings, k: int | None = None) -> HybridRetriever:

@@ -8,9 +8,11 @@ Every file is judged before anything is written (type, size, readable, text left
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,20 +86,37 @@ def known_texts(folder: Path, limits: LoadLimits) -> dict[str, str]:
     return {text_hash(read_text(p, limits)): p.stem for p in _existing(folder, limits)}
 
 
-def write(folder: Path, candidates: list[Candidate]) -> list[Path]:
-    """Write the text files and their catalog entries; returns the files written (for undo)."""
-    written = []
+def file_for(folder: Path, candidate: Candidate) -> Path:
+    return folder / f"{candidate.source_id}.txt"
+
+
+@contextlib.contextmanager
+def undone_on_failure(folder: Path, files: Sequence[Path]) -> Iterator[None]:
+    """If the block fails, put the catalog and `files` back byte for byte (deleting the ones that
+    did not exist): a failed add or remove leaves the articles folder exactly as it was."""
+    before = {path: path.read_bytes() if path.is_file() else None for path in [folder / CATALOG_FILE, *files]}
+    try:
+        yield
+    except BaseException:
+        for path, content in before.items():
+            if content is None:
+                path.unlink(missing_ok=True)
+            else:
+                path.write_bytes(content)
+        raise
+
+
+def write(folder: Path, candidates: list[Candidate]) -> None:
+    """Write the text files and their catalog entries."""
     catalog = _read_catalog(folder)
     for candidate in candidates:
-        target = folder / f"{candidate.source_id}.txt"
+        target = file_for(folder, candidate)
         target.write_text(candidate.text, encoding="utf-8")
-        written.append(target)
         table = tomlkit.table()
         table.update({"file": target.name, "title": candidate.title, "language": candidate.language})
         table.add("added_from", candidate.origin.name)
         catalog[candidate.source_id] = table
     _write_catalog(folder, catalog)
-    return written
 
 
 def document_file(folder: Path, source_id: str) -> Path:

@@ -9,7 +9,9 @@ This works the same on an embedded `PersistentClient` and on a shared Chroma ser
 from __future__ import annotations
 
 import contextlib
+import errno
 import re
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +41,67 @@ class ChromaLocation:
         return f"Chroma server at {self.host}:{self.port}" if self.host else f"embedded Chroma in {self.path}"
 
 
+# How SQLite (inside Chroma) and the OS word the two storage faults users meet.
+_FULL = ("disk is full", "no space left", "file too large")
+_READ_ONLY = ("readonly database", "read-only file system", "permission denied")
+
+
+# Room a build needs beyond a full copy of the current index: SQLite's journal, HNSW files.
+BUILD_MARGIN_BYTES = 16 * 1024 * 1024
+_UNCHANGED = "the index in use is unchanged"
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def _free_bytes(path: Path) -> int | None:
+    with contextlib.suppress(OSError):
+        return shutil.disk_usage(path).free
+    return None
+
+
+def _folder_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def ensure_room(location: ChromaLocation) -> None:
+    """Refuse a build before it starts when the disk cannot hold a new version of the index.
+
+    Chroma on a full disk fails half-way with obscure errors, and can even hang; checking first
+    turns that into one clear message (a build copies the active version, hence its size)."""
+    if location.host or not location.path.is_dir():
+        return
+    free = _free_bytes(location.path)
+    needed = _folder_bytes(location.path) + BUILD_MARGIN_BYTES
+    if free is not None and free < needed:
+        raise StoreError(
+            f"no space left for the index in {location.path}: updating it needs about {_megabytes(needed)} "
+            f"free, the disk has {_megabytes(free)}; free some space and run again; {_UNCHANGED}"
+        )
+
+
+def storage_error(exc: BaseException, location: ChromaLocation) -> StoreError | None:
+    """A `StoreError` in plain words when `exc` means the index folder is full or not writable."""
+    if location.host:
+        return None
+    code = exc.errno if isinstance(exc, OSError) else None
+    text = f"{exc} {getattr(exc, 'strerror', '') or ''}".lower()
+    free = _free_bytes(location.path)
+    # Chroma words a write that failed for space in many ways ("Error in compaction", ...).
+    nearly_full = free is not None and free < BUILD_MARGIN_BYTES
+    if code in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or nearly_full or any(s in text for s in _FULL):
+        return StoreError(
+            f"no space left for the index in {location.path}: free some space and run again; {_UNCHANGED}"
+        )
+    if code in (errno.EROFS, errno.EACCES, errno.EPERM) or any(s in text for s in _READ_ONLY):
+        return StoreError(
+            f"the index folder {location.path} is read-only here: make it writable (or set "
+            f"ASSISTANT_DATA_DIR) and run again; {_UNCHANGED}"
+        )
+    return None
+
+
 def make_client(location: ChromaLocation) -> ClientAPI:
     settings = chromadb.Settings(anonymized_telemetry=False)
     try:
@@ -46,10 +109,8 @@ def make_client(location: ChromaLocation) -> ClientAPI:
             return chromadb.HttpClient(host=location.host, port=location.port, settings=settings)
         location.path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(location.path), settings=settings)
-    except PermissionError as exc:
-        raise StoreError(f"cannot write the index in {location.path}: {exc.strerror}") from exc
     except Exception as exc:
-        raise StoreError(f"cannot open {location.describe()}: {exc}") from exc
+        raise storage_error(exc, location) or StoreError(f"cannot open {location.describe()}: {exc}") from exc
 
 
 class CollectionVersions:
@@ -77,7 +138,8 @@ class CollectionVersions:
         return self.client.get_collection(name) if name else None
 
     def create_next(self, function: CentredE5EmbeddingFunction) -> Collection:
-        version = int(self._state().get("next_version", 1))
+        # Past every version in the store too: a leftover that could not be deleted (full disk) stays.
+        version = max([int(self._state().get("next_version", 1)), *(v + 1 for v in self._stored().values())])
         return self.client.create_collection(
             f"{self.name}-v{version}",
             embedding_function=function,
@@ -106,15 +168,16 @@ class CollectionVersions:
         """Delete versions that are neither active nor previous: leftovers of an interrupted build."""
         state = self._state()
         keep = {state.get("active"), state.get("previous")}
-        pattern = re.compile(rf"^{re.escape(self.name)}-v\d+$")
-        stale = [
-            collection.name
-            for collection in self.client.list_collections()
-            if pattern.match(collection.name) and collection.name not in keep
-        ]
+        stale = [name for name in self._stored() if name not in keep]
         for name in stale:
             self._delete_quietly(name)
         return stale
+
+    def _stored(self) -> dict[str, int]:
+        """Every version collection in the store, complete or not, with its number."""
+        pattern = re.compile(rf"^{re.escape(self.name)}-v(\d+)$")
+        matches = (pattern.match(collection.name) for collection in self.client.list_collections())
+        return {m.group(0): int(m.group(1)) for m in matches if m}
 
     def _delete_quietly(self, name: str) -> None:
         with contextlib.suppress(Exception):
