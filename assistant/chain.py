@@ -261,6 +261,7 @@ def _tidy(text: str, passages: int) -> str:
 
 
 def _unavailable(exc: Exception) -> str:
+    """What went wrong with the model, in words a user can act on (never the key, never a trace)."""
     name = type(exc).__name__
     if "Connection" in name or "connect" in str(exc).lower():
         return "the model endpoint is not reachable; check ASSISTANT_LLM_BASE_URL and that the server runs"
@@ -270,6 +271,11 @@ def _unavailable(exc: Exception) -> str:
         return "the model endpoint refused the API key (ASSISTANT_LLM_API_KEY)"
     if "NotFound" in name or "404" in str(exc):
         return "the model endpoint does not serve that model (ASSISTANT_LLM_MODEL)"
+    if isinstance(exc, ValueError) or "ResponseValidation" in name:  # an HTML page, broken JSON
+        return (
+            "the model endpoint's answer is not an OpenAI-compatible reply; check that "
+            "ASSISTANT_LLM_BASE_URL is the server's OpenAI-compatible address (usually ending in /v1)"
+        )
     return f"the model failed: {name}"
 
 

@@ -36,7 +36,7 @@ def chat_model(settings: Settings) -> BaseChatModel | None:
             temperature=0.0,
             max_tokens=settings.llm_max_tokens,
             timeout=settings.llm_timeout,
-            max_retries=1,
+            max_retries=0,  # a retry would double ASSISTANT_LLM_TIMEOUT; the user can ask again
             streaming=True,
         )
     if settings.model_path:

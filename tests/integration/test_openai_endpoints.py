@@ -21,7 +21,8 @@ from gradio_client import Client
 from assistant.openai_api import MODEL_NAME
 from assistant.ui import API_NAME
 from tests.conftest import LLAMA_ALIAS, llama_server_process, run_cli, ui_server
-from tests.servers import Server, free_port
+from tests.faulty_endpoint import FaultyEndpoint
+from tests.servers import Server, free_port, serving
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +38,7 @@ def model_server(packaged_model, tmp_path_factory) -> Server:
     server.stop()
 
 
-def endpoint_env(server: Server, **overrides: str) -> dict[str, str]:
+def endpoint_env(server: Server | FaultyEndpoint, **overrides: str) -> dict[str, str]:
     env = {
         "ASSISTANT_GENERATOR": "openai",
         "ASSISTANT_LLM_BASE_URL": server.url + "/v1",
@@ -139,3 +140,37 @@ def test_a_model_server_stopped_mid_conversation_gives_friendly_errors(indexed_s
         model_server.start(timeout=300)
     again = client.chat.completions.create(model=MODEL_NAME, messages=conversation)
     assert again.choices[0].message.content
+
+
+@pytest.mark.parametrize(
+    ("mode", "says"),
+    [
+        ("slow", "did not answer in time"),
+        ("html", "not an OpenAI-compatible reply"),
+        ("broken-stream", "not an OpenAI-compatible reply"),
+    ],
+)
+def test_a_slow_or_garbled_endpoint_gives_a_friendly_error_and_the_chat_goes_on(
+    indexed_settings, model_server, tmp_path, mode, says
+):
+    with FaultyEndpoint(model_server.url) as endpoint:
+        # Above the real model's ~8 s to first token, below the slow endpoint's 30 s.
+        env = endpoint_env(endpoint, ASSISTANT_LLM_TIMEOUT="20")
+        with serving(ui_server(indexed_settings, tmp_path, **env)) as app:
+            client = openai.OpenAI(base_url=app.url + "/v1", api_key="unused", max_retries=0)
+            endpoint.mode = mode
+            with pytest.raises(openai.APIStatusError, match=says) as raised:
+                client.chat.completions.create(
+                    model=MODEL_NAME, messages=[{"role": "user", "content": QUESTION}]
+                )
+            assert raised.value.status_code == 503
+            assert KEY not in raised.value.response.text
+            cli = run_cli(indexed_settings, "ask", QUESTION, **env)
+            assert cli.returncode == 2 and says in cli.stderr and "Traceback" not in cli.stderr
+
+            endpoint.mode = "pass"  # the endpoint recovers: so does the chat, with no restart
+            reply = client.chat.completions.create(
+                model=MODEL_NAME, messages=[{"role": "user", "content": QUESTION}]
+            )
+            assert re.search(r"\[\d\]", reply.choices[0].message.content or "")
+            assert reply.model_extra["sources"]

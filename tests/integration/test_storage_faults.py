@@ -78,7 +78,9 @@ def repair_volume(volume: Path, fault: str) -> None:
 
 
 def ask(client: OpenAI, question: str) -> tuple[str, set[str]]:
-    reply = client.chat.completions.create(model="assistant", messages=[{"role": "user", "content": question}])
+    reply = client.chat.completions.create(
+        model="assistant", messages=[{"role": "user", "content": question}]
+    )
     return reply.choices[0].message.content or "", {s["source"] for s in reply.model_extra["sources"]}
 
 

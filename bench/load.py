@@ -1,0 +1,287 @@
+"""Load: concurrent chat sessions against a running `assistant ui` on 127.0.0.1, all in one run.
+
+1. `extractive` generator: a single session first (the baseline, and the expected answer to every
+   question: extractive answers are deterministic), then `--sessions` concurrent sessions for
+   `--seconds`, half through the Gradio chat API (`gradio_client`, the browser's path), half through
+   `/v1/chat/completions` (`openai`). Reports failures, answers that differ from the expected one
+   (a mix-up between sessions), p50/p95 latency, throughput, and the server's memory over time.
+2. The embedded LLM (`local`): `--llm-sessions` sessions ask at once through the chat API; one
+   generation runs at a time, the others wait in Gradio's queue and are told their position.
+   Reports each one's queue positions seen, wait and total time, and failures.
+
+    python bench/load.py [--sessions 20] [--seconds 60] [--llm-sessions 4] [--skip-llm]
+
+Writes bench/results/load-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gradio_client import Client  # noqa: E402
+from openai import OpenAI  # noqa: E402
+
+from assistant.evaluation import load_questions  # noqa: E402
+from assistant.retrieval import build_index  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+from assistant.ui import API_NAME  # noqa: E402
+from tests.servers import Server, free_port, serving  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+Ask = Callable[[str], str]
+
+
+def start_ui(data: Path, generator: str, log: Path) -> Server:
+    port = free_port()
+    env = {
+        "ASSISTANT_DATA_DIR": str(data),
+        "ASSISTANT_SEEDS_DIR": str(ROOT / "seeds"),
+        "ASSISTANT_GENERATOR": generator,
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "PATH": str(Path(sys.executable).parent),
+    }
+    command = [sys.executable, "-m", "assistant.cli", "ui", "--port", str(port)]
+    return Server(command, port, env=env, ready_path="/healthz", log=log)
+
+
+def via_gradio(url: str) -> Ask:
+    client = Client(url, verbose=False)  # one client = one browser session
+    return lambda question: json.dumps(
+        client.predict(question, 4, api_name=f"/{API_NAME}"), ensure_ascii=False
+    )
+
+
+def via_openai(url: str) -> Ask:
+    client = OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=120)
+
+    def ask(question: str) -> str:
+        reply = client.chat.completions.create(
+            model="assistant", messages=[{"role": "user", "content": question}]
+        )
+        return reply.choices[0].message.content or ""
+
+    return ask
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 3)
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    mixups: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def session(
+    ask: Ask,
+    questions: list[str],
+    offset: int,
+    expected: dict[tuple[str, str], str],
+    kind: str,
+    until: float,
+    tally: Tally,
+) -> None:
+    n = offset
+    while time.monotonic() < until:
+        question = questions[n % len(questions)]
+        n += 1
+        started = time.perf_counter()
+        try:
+            answer = ask(question)
+        except Exception as exc:  # counted, never fatal: the point is to see them
+            with tally.lock:
+                tally.failures.append(f"{type(exc).__name__}: {exc}"[:200])
+            continue
+        elapsed = time.perf_counter() - started
+        with tally.lock:
+            tally.latencies.append(elapsed)
+            if answer != expected[(kind, question)]:
+                tally.mixups.append(question)
+
+
+def extractive_load(
+    url: str, pid: int, questions: list[str], sessions: int, seconds: float
+) -> dict[str, Any]:
+    kinds = {"gradio": via_gradio, "openai": via_openai}
+    # Baseline: one session alone, which also records the answer each question must get.
+    expected: dict[tuple[str, str], str] = {}
+    alone: list[float] = []
+    for kind, make in kinds.items():
+        ask = make(url)
+        for question in questions:
+            started = time.perf_counter()
+            expected[(kind, question)] = ask(question)
+            alone.append(time.perf_counter() - started)
+    baseline_seconds = sum(alone)
+
+    tally = Tally()
+    memory: list[tuple[float, float]] = []
+    asks = [kinds["gradio" if i % 2 == 0 else "openai"](url) for i in range(sessions)]
+    started = time.monotonic()
+    until = started + seconds
+    threads = [
+        threading.Thread(
+            target=session,
+            args=(ask, questions, i * 7, expected, "gradio" if i % 2 == 0 else "openai", until, tally),
+        )
+        for i, ask in enumerate(asks)
+    ]
+    for thread in threads:
+        thread.start()
+    while any(t.is_alive() for t in threads):
+        memory.append((round(time.monotonic() - started, 1), round(rss_mb(pid), 1)))
+        time.sleep(2)
+    wall = time.monotonic() - started
+    early = [mb for t, mb in memory if t <= seconds / 4]
+    late = [mb for t, mb in memory if t >= 3 * seconds / 4]
+    return {
+        "baseline_single_session": {
+            "requests": len(alone),
+            "p50_s": percentile(alone, 0.5),
+            "p95_s": percentile(alone, 0.95),
+            "throughput_per_s": round(len(alone) / baseline_seconds, 2),
+        },
+        "concurrent": {
+            "sessions": sessions,
+            "seconds": round(wall, 1),
+            "requests": len(tally.latencies),
+            "failed": len(tally.failures),
+            "failures": tally.failures[:10],
+            "mixed_up": len(tally.mixups),
+            "p50_s": percentile(tally.latencies, 0.5) if tally.latencies else None,
+            "p95_s": percentile(tally.latencies, 0.95) if tally.latencies else None,
+            "throughput_per_s": round(len(tally.latencies) / wall, 2),
+        },
+        "server_rss_mb": {
+            "first_quarter_mean": round(statistics.mean(early), 1) if early else None,
+            "last_quarter_mean": round(statistics.mean(late), 1) if late else None,
+            "max": max(mb for _, mb in memory) if memory else None,
+            "samples": memory,
+        },
+    }
+
+
+def queued_llm(url: str, questions: list[str]) -> dict[str, Any]:
+    """Every session submits at once; each job's queue positions are read while it waits."""
+    clients = [Client(url, verbose=False) for _ in questions]
+    started = time.perf_counter()
+    jobs = [c.submit(q, 4, api_name=f"/{API_NAME}") for c, q in zip(clients, questions, strict=True)]
+    seen: list[set[int]] = [set() for _ in jobs]
+    began: list[float | None] = [None] * len(jobs)
+    done: list[float | None] = [None] * len(jobs)
+    outcome: list[str] = [""] * len(jobs)
+    while any(d is None for d in done):
+        for i, job in enumerate(jobs):
+            if done[i] is not None:
+                continue
+            status = job.status()
+            if status.rank is not None and status.code.name == "IN_QUEUE":
+                seen[i].add(int(status.rank))
+            if began[i] is None and status.code.name in ("PROCESSING", "ITERATING"):
+                began[i] = time.perf_counter() - started
+            if job.done():
+                done[i] = time.perf_counter() - started
+                try:
+                    outcome[i] = (
+                        "ok" if "[1]" in json.dumps(job.result(), ensure_ascii=False) else "no citation"
+                    )
+                except Exception as exc:
+                    outcome[i] = f"failed: {type(exc).__name__}: {exc}"[:200]
+        time.sleep(0.2)
+    return {
+        "sessions": [
+            {
+                "question": q,
+                "queue_positions_seen": sorted(seen[i]),
+                "started_generating_s": round(began[i], 1) if began[i] is not None else None,
+                "done_s": round(done[i] or 0.0, 1),
+                "outcome": outcome[i],
+            }
+            for i, q in enumerate(questions)
+        ],
+        "failed": sum(not o.startswith(("ok", "no citation")) for o in outcome),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--llm-sessions", type=int, default=4)
+    parser.add_argument("--skip-llm", action="store_true")
+    args = parser.parse_args()
+
+    items = [q for q in load_questions() if q.answerable]
+    questions = [q.question for q in items]
+    work = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    build_index(Settings(_env_file=None, data_dir=work, seeds_dir=ROOT / "seeds"), threads=2)
+
+    results: dict[str, Any] = {"questions": len(questions)}
+    with serving(start_ui(work, "extractive", work / "ui-extractive.log"), timeout=180) as server:
+        assert server.process is not None
+        results["extractive"] = extractive_load(
+            server.url, server.process.pid, questions, args.sessions, args.seconds
+        )
+    base, load = results["extractive"]["baseline_single_session"], results["extractive"]["concurrent"]
+    memory = results["extractive"]["server_rss_mb"]
+    print(
+        f"extractive: 1 session  p50 {base['p50_s']} s  p95 {base['p95_s']} s  {base['throughput_per_s']} req/s"
+    )
+    print(
+        f"extractive: {load['sessions']} sessions p50 {load['p50_s']} s  p95 {load['p95_s']} s  "
+        f"{load['throughput_per_s']} req/s  {load['requests']} requests, {load['failed']} failed, "
+        f"{load['mixed_up']} mixed up"
+    )
+    print(
+        f"server memory: {memory['first_quarter_mean']} MB (first quarter) -> "
+        f"{memory['last_quarter_mean']} MB (last quarter), max {memory['max']} MB"
+    )
+
+    if not args.skip_llm:
+        by_language = {lang: [q.question for q in items if q.language == lang] for lang in ("en", "fr", "vi")}
+        chosen = [by_language[("en", "fr", "vi")[i % 3]][i // 3] for i in range(args.llm_sessions)]
+        with serving(start_ui(work, "local", work / "ui-local.log"), timeout=600) as server:
+            results["local_queue"] = queued_llm(server.url, chosen)
+        for row in results["local_queue"]["sessions"]:
+            print(
+                f"local: queue positions {row['queue_positions_seen'] or '-'}, generating from "
+                f"{row['started_generating_s']} s, done at {row['done_s']} s: {row['outcome']}"
+            )
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"load-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print(f"wrote {out.relative_to(ROOT)}")
+    ok = (
+        load["failed"] == 0 and load["mixed_up"] == 0 and results.get("local_queue", {}).get("failed", 0) == 0
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
