@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -53,6 +54,34 @@ class _E5Pool:
                 cls._models[key] = E5(variant=variant, num_threads=num_threads)
                 cls._locks[key] = threading.Lock()
             return cls._models[key], cls._locks[key]
+
+
+class _PassageFeatures:
+    """Raw vectors and sparse vectors of passage texts seen recently: a bounded, thread-safe LRU.
+
+    The extractive generator scores every sentence of the retrieved passages, and popular passages
+    come back question after question: embedding their sentences again cost ~1.2 s per answer."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[str, str], tuple[np.ndarray, SparseVector]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[np.ndarray, SparseVector]]:
+        with self._lock:
+            found = {key: self._items[key] for key in keys if key in self._items}
+            for key in found:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, items: dict[tuple[str, str], tuple[np.ndarray, SparseVector]]) -> None:
+        with self._lock:
+            self._items.update(items)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+
+_FEATURES = _PassageFeatures(capacity=10_000)  # ~3 KB each
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
@@ -131,6 +160,20 @@ class CentredE5EmbeddingFunction(EmbeddingFunction[Documents]):
         model, lock = _E5Pool.get(self.variant, self.num_threads)
         with lock:
             return [model.sparse(text, top_k=SPARSE_TOP_K, fmt="indices") for text in texts]
+
+    def passage_features(self, texts: Sequence[str]) -> tuple[np.ndarray, list[SparseVector]]:
+        """Raw passage vectors and sparse vectors of `texts`, from the cache where it has them."""
+        keys = [(self.variant, text) for text in texts]
+        found = _FEATURES.get(keys)
+        missing = list(dict.fromkeys(text for key, text in zip(keys, texts, strict=True) if key not in found))
+        if missing:
+            computed = dict(
+                zip(missing, zip(self.raw_passages(missing), self.sparse(missing), strict=True), strict=True)
+            )
+            new = {(self.variant, text): features for text, features in computed.items()}
+            _FEATURES.put(new)
+            found.update(new)
+        return np.stack([found[key][0] for key in keys]), [found[key][1] for key in keys]
 
     def languages_of(self, texts: Sequence[str]) -> list[str]:
         """The language whose mean to subtract: detected, among those the index has means for."""

@@ -73,8 +73,9 @@ class ExtractiveGenerator:
             return []
         texts = [s for s, _ in candidates]
         languages = [p.language for _, p in candidates]
-        dense = self.function.embed_passages(texts, languages) @ self.function.embed_queries([question])[0]
-        sparse = SparseIndex.from_vectors(self.function.sparse(texts), languages).scores(
+        raw, sparse_vectors = self.function.passage_features(texts)
+        dense = self.function.centre(raw, languages) @ self.function.embed_queries([question])[0]
+        sparse = SparseIndex.from_vectors(sparse_vectors, languages).scores(
             self.function.sparse([question])[0]
         )
         prior = np.array([p.score for _, p in candidates], dtype=np.float32)
