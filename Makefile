@@ -71,6 +71,7 @@ bench: install
 	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[bench]"
 	$(BIN)/python bench/index_and_retrieve.py
 	$(BIN)/python bench/answer_latency.py
+	$(BIN)/python bench/load.py
 
 constraints: install-dev
 	$(PIP) freeze --exclude-editable | grep -v '^-e' > $(CONSTRAINTS)
