@@ -138,3 +138,26 @@ def test_a_crash_mid_build_leaves_the_previous_index_serving(settings_for: Setti
     names = {c.name for c in client.list_collections() if "-v" in c.name}
     assert names == {versions.active_name(), served}
     assert all(not client.get_collection(n).get(ids=["half-written"])["ids"] for n in names)
+
+
+def test_a_leftover_that_could_not_be_deleted_does_not_block_the_next_build(
+    settings_for: SettingsFactory, monkeypatch
+):
+    """On a full disk even deleting fails; the next version must be numbered past the leftover."""
+    settings = settings_for()
+    for path in settings.seeds_dir.glob("00[1-4]_*.txt"):
+        path.unlink()  # one article is enough here
+    build_index(settings, threads=2)
+    client = client_for(settings.chroma)
+    versions = CollectionVersions(client, settings.collection)
+    served = versions.active_name()
+    client.create_collection(f"{settings.collection}-v2")  # an interrupted build's leftover
+    monkeypatch.setattr(CollectionVersions, "_delete_quietly", lambda self, name: None)
+
+    path = settings.seeds_dir / f"{ARTICLE}.txt"
+    path.write_text(path.read_text().replace("five weeks", "six weeks"))
+    report = build_index(settings, threads=2)
+
+    assert report.summary() == "added 0, updated 1, deleted 0"
+    assert versions.active_name() == report.collection == f"{settings.collection}-v3"
+    assert served == f"{settings.collection}-v1"
