@@ -90,9 +90,14 @@ def storage_error(exc: BaseException, location: ChromaLocation) -> StoreError | 
     free = _free_bytes(location.path)
     # Chroma words a write that failed for space in many ways ("Error in compaction", ...).
     nearly_full = free is not None and free < BUILD_MARGIN_BYTES
-    if code in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or nearly_full or any(s in text for s in _FULL):
+    if code in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or any(s in text for s in _FULL):
         return StoreError(
             f"no space left for the index in {location.path}: free some space and run again; {_UNCHANGED}"
+        )
+    if nearly_full:  # keep Chroma's words: the space is a likely cause, not a certain one
+        return StoreError(
+            f"no space left for the index in {location.path} ({_megabytes(free or 0)} free; Chroma said: "
+            f"{exc}): free some space and run again; {_UNCHANGED}"
         )
     if code in (errno.EROFS, errno.EACCES, errno.EPERM) or any(s in text for s in _READ_ONLY):
         return StoreError(

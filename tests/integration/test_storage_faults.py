@@ -18,6 +18,7 @@ from openai import OpenAI
 
 from tests.conftest import make_settings, run_cli, ui_server
 from tests.servers import serving
+from vectorstore.store import ChromaLocation, storage_error
 
 NEW_ARTICLE = """# Viet Nam sends technical intern trainees to Japan
 
@@ -127,3 +128,15 @@ def test_a_full_or_read_only_index_folder_fails_clearly_and_the_old_index_serves
         answer, sources = ask(client, "How many Vietnamese technical intern trainees left for Japan in 2025?")
         assert "71,500" in answer
         assert any(source.startswith("japan-") for source in sources)
+
+
+def test_an_obscure_chroma_error_on_a_nearly_full_disk_is_named_as_a_space_problem(volume: Path):
+    """Mid-build, Chroma words a failed write "Error in compaction: …" (seen on this tmpfs)."""
+    location = ChromaLocation(path=volume)
+    chroma_said = RuntimeError("Error in compaction: Failed to apply logs to the metadata segment")
+    (volume / "filler").write_bytes(b"\0" * (shutil.disk_usage(volume).free - 1024 * 1024))  # 1 MB left
+    error = storage_error(chroma_said, location)
+    assert error is not None
+    assert "no space left" in str(error) and "Error in compaction" in str(error)
+    (volume / "filler").unlink()
+    assert storage_error(chroma_said, location) is None  # with room, it is not blamed on space
