@@ -56,32 +56,37 @@ class _E5Pool:
             return cls._models[key], cls._locks[key]
 
 
-class _PassageFeatures:
-    """Raw vectors and sparse vectors of passage texts seen recently: a bounded, thread-safe LRU.
+_FeatureKey = tuple[str, bool, str]  # variant, is a query, text
+_Features = tuple[np.ndarray, SparseVector]  # raw dense vector, sparse vector
+
+
+class _FeatureCache:
+    """Raw vectors and sparse vectors of texts seen recently: a bounded, thread-safe LRU.
 
     The extractive generator scores every sentence of the retrieved passages, and popular passages
-    come back question after question: embedding their sentences again cost ~1.2 s per answer."""
+    come back question after question (embedding them again cost ~1.2 s per answer); it also scores
+    them against the question the retriever has just embedded."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._items: OrderedDict[tuple[str, str], tuple[np.ndarray, SparseVector]] = OrderedDict()
+        self._items: OrderedDict[_FeatureKey, _Features] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[np.ndarray, SparseVector]]:
+    def get(self, keys: Sequence[_FeatureKey]) -> dict[_FeatureKey, _Features]:
         with self._lock:
             found = {key: self._items[key] for key in keys if key in self._items}
             for key in found:
                 self._items.move_to_end(key)
             return found
 
-    def put(self, items: dict[tuple[str, str], tuple[np.ndarray, SparseVector]]) -> None:
+    def put(self, items: dict[_FeatureKey, _Features]) -> None:
         with self._lock:
             self._items.update(items)
             while len(self._items) > self.capacity:
                 self._items.popitem(last=False)
 
 
-_FEATURES = _PassageFeatures(capacity=10_000)  # ~3 KB each
+_FEATURES = _FeatureCache(capacity=10_000)  # ~3 KB each
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
@@ -163,14 +168,23 @@ class CentredE5EmbeddingFunction(EmbeddingFunction[Documents]):
 
     def passage_features(self, texts: Sequence[str]) -> tuple[np.ndarray, list[SparseVector]]:
         """Raw passage vectors and sparse vectors of `texts`, from the cache where it has them."""
-        keys = [(self.variant, text) for text in texts]
+        return self._features(texts, is_query=False)
+
+    def query_features(self, text: str) -> _Features:
+        """The question's raw vector and sparse vector (one pass each, then cached)."""
+        raw, sparse = self._features([text], is_query=True)
+        return raw[0], sparse[0]
+
+    def _features(self, texts: Sequence[str], is_query: bool) -> tuple[np.ndarray, list[SparseVector]]:
+        keys = [(self.variant, is_query, text) for text in texts]
         found = _FEATURES.get(keys)
         missing = list(dict.fromkeys(text for key, text in zip(keys, texts, strict=True) if key not in found))
         if missing:
-            computed = dict(
-                zip(missing, zip(self.raw_passages(missing), self.sparse(missing), strict=True), strict=True)
-            )
-            new = {(self.variant, text): features for text, features in computed.items()}
+            raw = self._encode(missing, is_query=is_query)
+            new = {
+                (self.variant, is_query, text): (vector, sparse)
+                for text, vector, sparse in zip(missing, raw, self.sparse(missing), strict=True)
+            }
             _FEATURES.put(new)
             found.update(new)
         return np.stack([found[key][0] for key in keys]), [found[key][1] for key in keys]
@@ -202,9 +216,9 @@ class CentredE5EmbeddingFunction(EmbeddingFunction[Documents]):
         return np.stack([self.language_means.get(lang, fallback) for lang in languages]).astype(np.float32)
 
     def query_vectors(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """The question's raw and centred vectors (one model pass)."""
-        raw = self.raw_queries([text])
-        return raw[0], self.centre(raw, self.languages_of([text]))[0]
+        """The question's raw and centred vectors (one model pass, shared through the cache)."""
+        raw = self.query_features(text)[0]
+        return raw, self.centre(raw[None, :], self.languages_of([text]))[0]
 
     def fitted(self, raw_vectors: np.ndarray, languages: Sequence[str]) -> CentredE5EmbeddingFunction:
         """A copy whose language means are those of `raw_vectors` (raw passage vectors)."""

@@ -64,7 +64,7 @@ class HybridRetriever(BaseRetriever):
         dense: dict[str, float] = {str(doc.id): 1.0 - distance for doc, distance in dense_hits}
 
         index = self.sparse_index
-        sparse_all = index.scores(self.function.sparse([query])[0])
+        sparse_all = index.scores(self.function.query_features(query)[1])
         sparse = dict(zip(index.ids, sparse_all.tolist(), strict=True))
         sparse_top = [index.ids[i] for i in np.argsort(-sparse_all)[:n]]
 

@@ -74,9 +74,10 @@ class ExtractiveGenerator:
         texts = [s for s, _ in candidates]
         languages = [p.language for _, p in candidates]
         raw, sparse_vectors = self.function.passage_features(texts)
-        dense = self.function.centre(raw, languages) @ self.function.embed_queries([question])[0]
+        # The question's vectors: cached when the retriever has just searched with it.
+        dense = self.function.centre(raw, languages) @ self.function.query_vectors(question)[1]
         sparse = SparseIndex.from_vectors(sparse_vectors, languages).scores(
-            self.function.sparse([question])[0]
+            self.function.query_features(question)[1]
         )
         prior = np.array([p.score for _, p in candidates], dtype=np.float32)
         scores = _min_max(dense) + _min_max(sparse) + 1.4 * prior
