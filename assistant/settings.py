@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vectorstore.chunking import ChunkingConfig
+from vectorstore.importing import IMPORT_SUFFIXES
 from vectorstore.loading import LoadLimits
 from vectorstore.store import ChromaLocation
 
@@ -48,7 +49,7 @@ class Settings(BaseSettings):
     )
     max_file_mb: float = Field(10.0, gt=0, description="Largest document accepted, in MB.")
     allowed_types: list[str] = Field(
-        default_factory=lambda: [".txt", ".md", ".html", ".htm", ".pdf"],
+        default_factory=lambda: list(IMPORT_SUFFIXES),
         description="File types `assistant add` and the upload accept (JSON list in the environment).",
     )
 
