@@ -87,22 +87,22 @@ def storage_error(exc: BaseException, location: ChromaLocation) -> StoreError | 
         return None
     code = exc.errno if isinstance(exc, OSError) else None
     text = f"{exc} {getattr(exc, 'strerror', '') or ''}".lower()
-    free = _free_bytes(location.path)
-    # Chroma words a write that failed for space in many ways ("Error in compaction", ...).
-    nearly_full = free is not None and free < BUILD_MARGIN_BYTES
     if code in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or any(s in text for s in _FULL):
         return StoreError(
             f"no space left for the index in {location.path}: free some space and run again; {_UNCHANGED}"
-        )
-    if nearly_full:  # keep Chroma's words: the space is a likely cause, not a certain one
-        return StoreError(
-            f"no space left for the index in {location.path} ({_megabytes(free or 0)} free; Chroma said: "
-            f"{exc}): free some space and run again; {_UNCHANGED}"
         )
     if code in (errno.EROFS, errno.EACCES, errno.EPERM) or any(s in text for s in _READ_ONLY):
         return StoreError(
             f"the index folder {location.path} is read-only here: make it writable (or set "
             f"ASSISTANT_DATA_DIR) and run again; {_UNCHANGED}"
+        )
+    # Chroma words a write that failed for space in many ways ("Error in compaction", ...): when
+    # nothing above named the cause and the disk is nearly full, space is the likely one.
+    free = _free_bytes(location.path)
+    if free is not None and free < BUILD_MARGIN_BYTES:  # keep Chroma's words: likely, not certain
+        return StoreError(
+            f"no space left for the index in {location.path} ({_megabytes(free)} free; Chroma said: "
+            f"{exc}): free some space and run again; {_UNCHANGED}"
         )
     return None
 
