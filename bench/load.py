@@ -41,23 +41,15 @@ from assistant.evaluation import load_questions  # noqa: E402
 from assistant.retrieval import build_index  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.ui import API_NAME  # noqa: E402
-from tests.servers import Server, free_port, serving  # noqa: E402
+from tests.servers import Server, serving, ui_server  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 Turn = tuple[str, int, int]  # kind of session, conversation, turn
 
 
-def start_ui(data: Path, generator: str, log: Path) -> Server:
-    port = free_port()
-    env = {
-        "ASSISTANT_DATA_DIR": str(data),
-        "ASSISTANT_SEEDS_DIR": str(ROOT / "seeds"),
-        "ASSISTANT_GENERATOR": generator,
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "PATH": str(Path(sys.executable).parent),
-    }
-    command = [sys.executable, "-m", "assistant.cli", "ui", "--port", str(port)]
-    return Server(command, port, env=env, ready_path="/healthz", log=log)
+def start_ui(data: Path, generator: str) -> Server:
+    settings = Settings(_env_file=None, data_dir=data, seeds_dir=ROOT / "seeds")
+    return ui_server(settings, data, ASSISTANT_GENERATOR=generator)
 
 
 class Conversation:
@@ -272,7 +264,7 @@ def main() -> int:
     build_index(Settings(_env_file=None, data_dir=work, seeds_dir=ROOT / "seeds"), threads=2)
 
     results: dict[str, Any] = {"conversations": len(conversations)}
-    with serving(start_ui(work, "extractive", work / "ui-extractive.log"), timeout=180) as server:
+    with serving(start_ui(work, "extractive"), timeout=180) as server:
         assert server.process is not None
         results["extractive"] = extractive_load(
             server.url, server.process.pid, conversations, args.sessions, args.seconds
@@ -294,7 +286,7 @@ def main() -> int:
 
     if not args.skip_llm:
         chosen = [by_language[("en", "fr", "vi")[i % 3]][i // 3] for i in range(args.llm_sessions)]
-        with serving(start_ui(work, "local", work / "ui-local.log"), timeout=600) as server:
+        with serving(start_ui(work, "local"), timeout=600) as server:
             results["local_queue"] = queued_llm(server.url, chosen)
         for row in results["local_queue"]["sessions"]:
             print(

@@ -1,4 +1,5 @@
-"""Real servers for tests: started on 127.0.0.1 on a free port, waited for, and always stopped."""
+"""Real servers for tests and benches: started on 127.0.0.1 on a free port, waited for, and always
+stopped; and the commands that launch each one (the assistant's UI, llama.cpp's, Chroma's)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from assistant.settings import Settings
+
+LLAMA_ALIAS = "qwen2.5-1.5b-instruct"
 
 
 def free_port() -> int:
@@ -104,3 +110,45 @@ def serving(server: Server, timeout: float = 180.0) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
+
+
+def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment for running the real `assistant` command against `settings`' folders."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env.update(
+        ASSISTANT_DATA_DIR=str(settings.data_dir),
+        ASSISTANT_SEEDS_DIR=str(settings.seeds_dir),
+        ASSISTANT_INDEX_THREADS="2",
+    )
+    env.update(extra)
+    return env
+
+
+def ui_server(settings: Settings, log_dir: Path, **env: str) -> Server:
+    """`assistant ui` in its own process, as a user starts it, against `settings`' folders."""
+    port = free_port()
+    return Server(
+        [sys.executable, "-m", "assistant.cli", "ui", "--port", str(port)],
+        port,
+        env=cli_env(settings, GRADIO_ANALYTICS_ENABLED="False", **env),
+        ready_path="/healthz",
+        log=log_dir / f"ui-{port}.log",
+        cwd=settings.data_dir.parent,
+    )
+
+
+def llama_server_process(model: Path, log_dir: Path, *extra: str) -> Server:
+    """A real OpenAI-compatible model server (llama-cpp-python's) with the packaged model."""
+    port = free_port()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", LLAMA_ALIAS]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--n_threads", "2", "--n_threads_batch", "2"]
+    command += ["--n_ctx", "4096", "--verbose", "False", *extra]
+    return Server(command, port, ready_path="/v1/models", log=log_dir / f"llama-{port}.log")
+
+
+def chroma_server(path: Path, log_dir: Path) -> Server:
+    """A real `chroma run` server keeping its data in `path`."""
+    port = free_port()
+    chroma = str(Path(sys.executable).with_name("chroma"))
+    command = [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)]
+    return Server(command, port, ready_path="/api/v2/heartbeat", log=log_dir / f"chroma-{port}.log")

@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from assistant.settings import Settings
-from tests.conftest import ROOT, ui_server
-from tests.servers import Server, serving
+from tests.conftest import ROOT
+from tests.servers import Server, serving, ui_server
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 

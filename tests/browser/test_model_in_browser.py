@@ -14,8 +14,7 @@ from playwright.sync_api import Browser, expect
 
 from tests.browser.chat import SOURCES_TITLE, ChatPage
 from tests.browser.conftest import ARTIFACTS, screenshot
-from tests.conftest import LLAMA_ALIAS, llama_server_process, ui_server
-from tests.servers import Server, serving
+from tests.servers import LLAMA_ALIAS, Server, llama_server_process, serving, ui_server
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,8 @@ from assistant.language import LANGUAGES
 from assistant.prompts import Prompts, format_sources
 from assistant.retrieval import build_index
 from assistant.service import build_chain
-from tests.conftest import ROOT, cli_env, make_settings
+from tests.conftest import ROOT, make_settings
+from tests.servers import cli_env
 
 BATCH_FIELDS = {
     "id",

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli_env, run_cli
-from tests.servers import Server, free_port
+from tests.conftest import run_cli
+from tests.servers import Server, cli_env
+from tests.servers import chroma_server as chroma_server_process
 
 pytestmark = pytest.mark.slow
 
@@ -20,19 +20,7 @@ QUESTION = "Combien d'États membres compte l'OIM ?"
 
 @pytest.fixture
 def chroma_server(tmp_path) -> Server:
-    port = free_port()
-    chroma = str(Path(sys.executable).with_name("chroma"))
-    command = [
-        chroma,
-        "run",
-        "--path",
-        str(tmp_path / "chroma-server"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    server = Server(command, port, ready_path="/api/v2/heartbeat", log=tmp_path / "chroma.log")
+    server = chroma_server_process(tmp_path / "chroma-server", tmp_path)
     server.start(timeout=60)
     yield server
     server.stop()

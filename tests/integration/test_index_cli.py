@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from assistant.retrieval import client_for
-from tests.conftest import cli_env, run_cli
+from tests.conftest import run_cli
+from tests.servers import cli_env
 from vectorstore.store import CollectionVersions
 
 

@@ -20,9 +20,9 @@ from gradio_client import Client
 
 from assistant.openai_api import MODEL_NAME
 from assistant.ui import API_NAME
-from tests.conftest import LLAMA_ALIAS, llama_server_process, run_cli, ui_server
+from tests.conftest import run_cli
 from tests.faulty_endpoint import FaultyEndpoint
-from tests.servers import Server, free_port, serving
+from tests.servers import LLAMA_ALIAS, Server, free_port, llama_server_process, serving, ui_server
 
 pytestmark = pytest.mark.slow
 

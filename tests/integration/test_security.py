@@ -8,8 +8,8 @@ import pytest
 from pydantic import SecretStr
 
 from assistant.cli import exposure_warning
-from tests.conftest import run_cli, ui_server
-from tests.servers import free_port, serving
+from tests.conftest import run_cli
+from tests.servers import free_port, serving, ui_server
 
 KEY = "sk-secret-9f8e7d6c5b4a3210"
 AUTH = ("alice", "correct-horse-battery")

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from openai import OpenAI
 
-from tests.conftest import make_settings, run_cli, ui_server
-from tests.servers import serving
+from tests.conftest import make_settings, run_cli
+from tests.servers import serving, ui_server
 from vectorstore.store import ChromaLocation, storage_error
 
 NEW_ARTICLE = """# Viet Nam sends technical intern trainees to Japan
