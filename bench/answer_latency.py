@@ -28,10 +28,10 @@ from assistant.generators.model_files import ensure_packaged_model  # noqa: E402
 from assistant.retrieval import build_index, make_retriever  # noqa: E402
 from assistant.service import build_chain  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-from tests.servers import Server, free_port, serving  # noqa: E402
+from tests.servers import LLAMA_ALIAS, chroma_server, llama_server_process, serving  # noqa: E402
+from vectorstore.embeddings import clear_feature_cache  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-ALIAS = "qwen2.5-1.5b-instruct"
 
 
 def settings(data: Path, **overrides: Any) -> Settings:
@@ -67,6 +67,7 @@ def answer_timings(base: Settings, questions: list[str]) -> dict[str, Any]:
 def retrieval_ms(base: Settings, questions: list[str]) -> dict[str, float]:
     retriever = make_retriever(base)
     retriever.search(questions[0], 4)
+    clear_feature_cache()  # every question cold, as for the other store: no vectors reused
     times = []
     for question in questions:
         started = time.perf_counter()
@@ -101,34 +102,16 @@ def main() -> int:
     results["in_process"] = answer_timings(
         embedded.model_copy(update={"generator": "local", "model_path": model}), chosen
     )
-    port = free_port()
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", ALIAS]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--n_threads", "2", "--n_threads_batch", "2"]
-    command += ["--n_ctx", "4096", "--verbose", "False"]
-    with serving(
-        Server(command, port, ready_path="/v1/models", log=work / "llama.log"), timeout=300
-    ) as server:
+    with serving(llama_server_process(model, work), timeout=300) as server:
         remote = embedded.model_copy(
-            update={"generator": "openai", "llm_base_url": server.url + "/v1", "llm_model": ALIAS}
+            update={"generator": "openai", "llm_base_url": server.url + "/v1", "llm_model": LLAMA_ALIAS}
         )
         results["chatopenai_llama_server"] = answer_timings(remote, chosen)
 
     all_questions = [q.question for q in load_questions()]
     results["retrieval_embedded"] = retrieval_ms(embedded, all_questions)
-    chroma_port = free_port()
-    chroma = [
-        str(Path(sys.executable).with_name("chroma")),
-        "run",
-        "--path",
-        str(work / "server"),
-        "--host",
-        "127.0.0.1",
-    ]
-    chroma += ["--port", str(chroma_port)]
-    with serving(
-        Server(chroma, chroma_port, ready_path="/api/v2/heartbeat", log=work / "chroma.log"), timeout=60
-    ):
-        served = settings(work / "client", chroma_host="127.0.0.1", chroma_port=chroma_port)
+    with serving(chroma_server(work / "server", work), timeout=60) as chroma:
+        served = settings(work / "client", chroma_host="127.0.0.1", chroma_port=chroma.port)
         build_index(served, threads=2)
         results["retrieval_chroma_server"] = retrieval_ms(served, all_questions)
 

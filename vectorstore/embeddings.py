@@ -85,8 +85,17 @@ class _FeatureCache:
             while len(self._items) > self.capacity:
                 self._items.popitem(last=False)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
 
 _FEATURES = _FeatureCache(capacity=10_000)  # ~3 KB each
+
+
+def clear_feature_cache() -> None:
+    """Forget every cached vector: a benchmark timing the same questions twice needs this between runs."""
+    _FEATURES.clear()
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
