@@ -148,11 +148,15 @@ def evaluate_retrieval(questions: Sequence[EvalQuestion], search: Search) -> Ret
 # -- answers ----------------------------------------------------------------------------------------
 def answer_matches(answer: str, accepted: Sequence[str]) -> bool:
     """True when one accepted string appears in the answer, ignoring case, accents, spacing and
-    digit grouping ("300 000" = "300,000")."""
-    from assistant.guard import squash
+    digit grouping ("300 000" = "300,000"), or when an accepted figure is stated in other words
+    ("4 triệu" = "4.000.000" = "four million")."""
+    from assistant.guard import number_value, numbers_in, squash
 
-    shown = squash(answer)
-    return any(squash(candidate) in shown for candidate in accepted if squash(candidate))
+    shown, stated = squash(answer), numbers_in(answer)
+    return any(
+        (squash(candidate) and squash(candidate) in shown) or number_value(candidate) in stated
+        for candidate in accepted
+    )
 
 
 @dataclass

@@ -132,6 +132,44 @@ def numbers_in(text: str) -> set[str]:
     return found
 
 
+def number_value(text: str) -> str | None:
+    """The canonical value of a text that is only a number ("4 triệu", "300 000", "eight"), else None."""
+    words = re.findall(r"[^\W_]+", fold(text))
+    known = _UNITS.keys() | _MULTIPLIERS.keys() | _BEFORE_MULTIPLIER.keys()
+    if not words or not all(w.isdigit() or w in known for w in words):
+        return None
+    values = numbers_in(text)
+    return max(values, key=float) if values else None
+
+
+# What a question asks for, when it is a figure or a time: an answer without one has not found it.
+_ASKS_NUMBER = re.compile(r"\bhow\s+(many|much)\b|\bcombien\b|\bbao\s+nhiêu\b|\bmấy\b", re.IGNORECASE)
+_ASKS_TIME = re.compile(
+    r"\bwhen\b|\bwhat\s+(year|date|day)\b|\bhow\s+long\b|\bquand\b|\bquel(le)?\s+(année|date|jour)\b"
+    r"|\bkhi\s+nào\b|\bnăm\s+nào\b|\bngày\s+nào\b|\bbao\s+(giờ|lâu)\b|\blúc\s+nào\b",
+    re.IGNORECASE,
+)
+# Small numbers that are common words too ("hai ngày" = two days, "ba phiên" = three sessions).
+_SMALL_NUMBER_WORDS = re.compile(r"\b(một|hai|ba|năm|une?)\b", re.IGNORECASE)
+_MONTHS = re.compile(
+    r"\b(january|february|march|april|may|june|july|august|september|october|november|december"
+    r"|janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre|tháng)\b",
+    re.IGNORECASE,
+)
+
+
+def misses_what_is_asked(question: str, answer: str) -> str | None:
+    """Why `answer` cannot be an answer to `question`, or None: a "how many" question answered
+    without a figure, or a "when" question without a date. Small models write such non-answers
+    ("IOM supports Viet Nam [3]" for "what is IOM's budget?") when the sources lack the fact."""
+    new_numbers = numbers_in(answer) - numbers_in(question) or set(_SMALL_NUMBER_WORDS.findall(answer))
+    if _ASKS_NUMBER.search(question) and not new_numbers:
+        return "the question asks for a figure and the answer gives none"
+    if _ASKS_TIME.search(question) and not (new_numbers or _MONTHS.search(answer)):
+        return "the question asks when and the answer gives no date"
+    return None
+
+
 _WORD = re.compile(r"[^\W\d_][\w-]*")
 _COMMON_STARTS = {
     "the",

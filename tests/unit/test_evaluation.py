@@ -38,3 +38,14 @@ def test_evaluate_retrieval_reports_misses_per_language():
     report = evaluate_retrieval(questions, lambda _question: [["nothing"]] * 4)
     assert report.overall.hit_at(4) == 0.0
     assert report.misses == [q.id for q in questions]
+
+
+def test_an_accepted_figure_matches_however_the_answer_writes_it():
+    from assistant.evaluation import answer_matches
+
+    assert answer_matches("4.000.000 người di cư [2].", ["4 triệu", "four million"])
+    assert answer_matches("About four million migrants [1].", ["4 triệu"])
+    assert answer_matches("Plus de 300,000 migrants [1].", ["300 000"])
+    assert not answer_matches("400.000 người [2].", ["4 triệu"])
+    assert answer_matches("Le Thi Thu Hang [1]", ["Lê Thị Thu Hằng"])
+    assert not answer_matches("Kendra Rinas [1]", ["Stuart Simpson"])

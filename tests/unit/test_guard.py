@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.guard import check, fold, names_in, numbers_in
+from assistant.guard import check, fold, misses_what_is_asked, names_in, number_value, numbers_in
 
 VI = "Với 175 nước thành viên, 8 nước quan sát viên, và văn phòng đặt tại hơn 100 quốc gia, IOM nỗ lực thúc đẩy di cư an toàn."
 EN = (
@@ -124,3 +124,27 @@ def test_declines_written_in_prose_are_recognised(text, declines):
     from assistant.chain import _DECLINES
 
     assert bool(_DECLINES.search(text)) is declines
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "misses"),
+    [
+        ("What is IOM's annual budget? How much is it?", "IOM supports Viet Nam [3].", True),
+        ("Ngân sách hằng năm của IOM là bao nhiêu?", "IOM tiếp tục hỗ trợ Việt Nam [3].", True),
+        ("Combien de pays observateurs compte l'OIM ?", "L'OIM compte 8 pays observateurs [2].", False),
+        ("How many recommendations does the Profile 2023 contain?", "It has twelve [1].", False),
+        ("How many recommendations does the Profile 2023 contain?", "The Profile 2023 has many [1].", True),
+        ("Hội thảo kéo dài mấy ngày?", "Hội thảo kéo dài hai ngày [1].", False),
+        ("When was the profile published?", "It was published in October [1].", False),
+        ("Quand a eu lieu la visite ?", "La visite a eu lieu à Bangkok [1].", True),
+        ("Who chaired the conference?", "Phan Thi Minh Giang [1].", False),
+    ],
+)
+def test_an_answer_without_the_figure_or_date_asked_for_is_a_non_answer(question, answer, misses):
+    assert (misses_what_is_asked(question, answer) is not None) is misses
+
+
+def test_number_value_reads_answers_that_are_only_a_figure():
+    assert number_value("4 triệu") == number_value("four million") == "4000000"
+    assert number_value("300 000") == "300000" and number_value("huit") == "8"
+    assert number_value("28 November 2024") is None and number_value("ba") is None
