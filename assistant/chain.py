@@ -86,8 +86,12 @@ class AnswerChain:
         """Load the embedding model, the sparse index and the local LLM now, not on the first question."""
         self.retriever.search("IOM", 1)
         load = getattr(self.llm, "load", None)
-        if callable(load):
+        if callable(load) and self.llm is not None:
             load()
+            # The system prompt and the worked examples are the same for every question: evaluated
+            # now, they stay in llama.cpp's prompt cache and the first question skips them.
+            messages = self.prompts.answer.format_messages(sources="", question="?", language_name="English")
+            self.llm.invoke(messages, max_tokens=1)
 
     def invoke(self, question: str, history: History = (), top_k: int | None = None) -> Answer:
         for event in self.stream(question, history, top_k):
@@ -226,6 +230,15 @@ class AnswerChain:
         by_n = {p.n: p for p in passages}
         if not text.strip() or _DECLINES.search(text):
             return {"answer": language.not_in_sources, "refused": True, "generator": self.requested}
+        missing = guard.misses_what_is_asked(question, text)
+        if missing:  # a non-answer: the model did not find what is asked, so the sources don't say
+            report = GuardReport(checked=True, fired=True, reason=missing, draft=text)
+            return {
+                "answer": language.not_in_sources,
+                "refused": True,
+                "generator": self.requested,
+                "guard": report,
+            }
         result = guard.check(_tidy(text, len(passages)), {n: p.text for n, p in by_n.items()}, question)
         report = GuardReport(
             checked=True,

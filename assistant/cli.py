@@ -237,6 +237,7 @@ def ask_batch(chain: AnswerChain) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     chain = build_chain(settings)
     questions = load_questions(args.file)
+    chain.warm_up()  # loading the models is not part of any question's latency
     report = evaluate_answers(questions, chain.invoke, settings.generator, progress=_stderr)
     result = report.as_dict()
     if args.json:
