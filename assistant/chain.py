@@ -69,11 +69,14 @@ class AnswerChain:
         retriever: HybridRetriever | Callable[[], HybridRetriever],
         llm: BaseChatModel | None,
         prompts: Prompts | None = None,
+        condense_llm: BaseChatModel | None = None,
     ) -> None:
         self.settings = settings
         # A retriever, or a function giving the current one (`ServedIndex.current`: follows re-indexing).
         self._retriever = retriever
         self.llm = llm
+        # Rewrites follow-ups; a local model gets its own context so the answer prompt's cache survives.
+        self.condense_llm = condense_llm or llm
         self.prompts = prompts or Prompts.load(settings.prompts_dir)
         self.requested = settings.generator
 
@@ -175,7 +178,7 @@ class AnswerChain:
         if self.llm is None:
             short = len(question.split()) <= SHORT_FOLLOW_UP_WORDS
             return f"{previous[-1]} {question}" if previous and short else question
-        chain = self.prompts.condense | self.llm | StrOutputParser()
+        chain = self.prompts.condense | self.condense_llm | StrOutputParser()
         try:
             rewritten = chain.invoke({"history": format_history(history[-6:]), "question": question})
         except Exception as exc:

@@ -15,8 +15,11 @@ class GeneratorUnavailable(RuntimeError):
     """The configured model cannot answer right now; the message is meant for the user."""
 
 
-@lru_cache(maxsize=2)
-def _local_model(path: str, threads: int, context: int, max_tokens: int) -> LlamaCppChatModel:
+@lru_cache(maxsize=4)
+def _local_model(path: str, threads: int, context: int, max_tokens: int, purpose: str) -> LlamaCppChatModel:
+    """One llama.cpp context per purpose: answering keeps the system prompt and worked examples
+    in its prompt cache; rewriting follow-ups in the same context would evict them (~1,000
+    tokens to evaluate again, about 10 s on two cores). The weights are memory-mapped, shared."""
     return LlamaCppChatModel(model_path=path, n_threads=threads, n_ctx=context, max_tokens=max_tokens)
 
 
@@ -45,9 +48,16 @@ def chat_model(settings: Settings) -> BaseChatModel | None:
         path = settings.model_path
     else:
         path = ensure_packaged_model(settings.models_dir)  # joined once, sha256-verified
-    return _local_model(
-        str(path), settings.llm_threads or free_cores(), settings.llm_context, settings.llm_max_tokens
-    )
+    threads = settings.llm_threads or free_cores()
+    return _local_model(str(path), threads, settings.llm_context, settings.llm_max_tokens, "answer")
+
+
+def condense_model(answer_model: BaseChatModel | None) -> BaseChatModel | None:
+    """The model that rewrites follow-ups: the answer model itself, except that a local one gets a
+    second, smaller llama.cpp context on the same weights."""
+    if isinstance(answer_model, LlamaCppChatModel):
+        return _local_model(answer_model.model_path, answer_model.n_threads, 2048, 96, "condense")
+    return answer_model
 
 
 def describe_generator(settings: Settings) -> str:

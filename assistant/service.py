@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from assistant.chain import AnswerChain
-from assistant.llm import chat_model
+from assistant.llm import chat_model, condense_model
 from assistant.retrieval import ServedIndex
 from assistant.settings import Settings
 
 
 def build_chain(settings: Settings) -> AnswerChain:
-    return AnswerChain(settings, ServedIndex(settings).current, chat_model(settings))
+    llm = chat_model(settings)
+    return AnswerChain(settings, ServedIndex(settings).current, llm, condense_llm=condense_model(llm))

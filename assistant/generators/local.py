@@ -23,6 +23,8 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import PrivateAttr
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+# One generation at a time in the process, whichever context runs it: two cores cannot serve two.
+_ONE_AT_A_TIME = threading.Lock()
 
 
 def _cpu_times() -> tuple[int, int]:
@@ -60,7 +62,6 @@ class LlamaCppChatModel(BaseChatModel):
     max_tokens: int = 256
     temperature: float = 0.0
     _llama: Any = PrivateAttr(default=None)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property
     def _llm_type(self) -> str:
@@ -94,7 +95,7 @@ class LlamaCppChatModel(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         llama = self.load()
         payload = [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
-        with self._lock:
+        with _ONE_AT_A_TIME:
             for chunk in llama.create_chat_completion(
                 messages=payload,
                 stream=True,

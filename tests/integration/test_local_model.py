@@ -92,7 +92,11 @@ def test_an_unanswerable_question_never_shows_an_unsupported_figure(local_chain,
 def test_a_follow_up_is_rewritten_by_the_model(local_chain):
     first = "Who co-chaired the Hanoi conference on the Global Compact for Migration?"
     history = [("user", first), ("assistant", local_chain.invoke(first).answer)]
+    cached = list(local_chain.llm.load()._input_ids[:300])  # system prompt + worked examples
     answer = local_chain.invoke("On what date was it held?", history)
     print(f"\nstandalone: {answer.standalone_question}\n→ {answer.answer}")
     assert answer.standalone_question != "On what date was it held?"
     assert "002_b28986079c88c4a6" in [p.source for p in answer.passages]
+    # The rewrite ran in its own context: the answer context's prompt cache was not evicted.
+    assert local_chain.condense_llm is not local_chain.llm
+    assert list(local_chain.llm.load()._input_ids[:300]) == cached and len(cached) == 300
