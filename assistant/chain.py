@@ -231,17 +231,12 @@ class AnswerChain:
         language: ReplyLanguage,
     ) -> dict:
         by_n = {p.n: p for p in passages}
+        declined = {"answer": language.not_in_sources, "refused": True, "generator": self.requested}
         if not text.strip() or _DECLINES.search(text):
-            return {"answer": language.not_in_sources, "refused": True, "generator": self.requested}
+            return declined
         missing = guard.misses_what_is_asked(question, text)
         if missing:  # a non-answer: the model did not find what is asked, so the sources don't say
-            report = GuardReport(checked=True, fired=True, reason=missing, draft=text)
-            return {
-                "answer": language.not_in_sources,
-                "refused": True,
-                "generator": self.requested,
-                "guard": report,
-            }
+            return {**declined, "guard": GuardReport(checked=True, fired=True, reason=missing, draft=text)}
         result = guard.check(_tidy(text, len(passages)), {n: p.text for n, p in by_n.items()}, question)
         report = GuardReport(
             checked=True,
