@@ -22,13 +22,12 @@ from assistant.chain import AnswerChain, QuestionError
 from assistant.evaluation import DEFAULT_QUESTIONS, evaluate_answers, load_questions
 from assistant.generators.model_files import ModelFileError
 from assistant.language import LANGUAGES
-from assistant.llm import GeneratorUnavailable, describe_generator
-from assistant.retrieval import IndexNotBuilt, build_index, load_documents, make_retriever
-from assistant.service import build_chain
+from assistant.llm import describe_generator
+from assistant.retrieval import build_index, load_documents, make_retriever
+from assistant.service import ANSWER_ERRORS, build_chain
 from assistant.settings import Settings
 from vectorstore.catalog import CatalogError
 from vectorstore.loading import InputError
-from vectorstore.store import StoreError
 
 EXIT_USER_ERROR = 2
 EXIT_FAILURE = 1
@@ -108,7 +107,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             continue
         try:
             answer = chain.invoke(question, history)
-        except (QuestionError, GeneratorUnavailable) as exc:
+        except ANSWER_ERRORS as exc:
             _stderr(f"error: {exc}")
             continue
         print_answer(answer)
@@ -226,7 +225,7 @@ def ask_batch(chain: AnswerChain) -> int:
             if not isinstance(item, dict) or not isinstance(item.get("question"), str):
                 raise QuestionError('each line needs a "question" string')
             record = chain.invoke(item["question"]).batch_record(record_id)
-        except (json.JSONDecodeError, QuestionError, GeneratorUnavailable) as exc:
+        except (json.JSONDecodeError, *ANSWER_ERRORS) as exc:
             failures += 1
             _stderr(f"line {number}: {exc}")
             record = {"id": record_id, "error": str(exc)}
@@ -352,11 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (
         InputError,
         CatalogError,
-        IndexNotBuilt,
-        StoreError,
-        QuestionError,
-        GeneratorUnavailable,
         ModelFileError,
+        *ANSWER_ERRORS,
     ) as exc:
         _stderr(f"error: {exc}")
         return EXIT_USER_ERROR

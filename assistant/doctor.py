@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 import openai
 
-from assistant.llm import GeneratorUnavailable, chat_model, describe_generator
+from assistant.llm import chat_model, describe_generator
 from assistant.retrieval import IndexNotBuilt, client_for, embedding_function
+from assistant.service import SERVICE_ERRORS
 from assistant.settings import Settings
-from vectorstore.store import CollectionVersions, StoreError
+from vectorstore.store import CollectionVersions
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def run_checks(settings: Settings) -> Iterator[Check]:
 def _guarded(name: str, check: Callable[[], str]) -> Check:
     try:
         return Check(name, True, check())
-    except (IndexNotBuilt, StoreError, GeneratorUnavailable) as exc:
+    except SERVICE_ERRORS as exc:
         return Check(name, False, str(exc))
     except Exception as exc:
         return Check(name, False, f"{type(exc).__name__}: {exc}")

@@ -23,9 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.answer import Answer
 from assistant.chain import AnswerChain, QuestionError
-from assistant.llm import GeneratorUnavailable
 from assistant.rendering import citation_href, message_text
-from assistant.retrieval import IndexNotBuilt
+from assistant.service import SERVICE_ERRORS
 
 MODEL_NAME = "assistant"
 _PIECES = re.compile(r"\S+\s*|\s+")
@@ -114,7 +113,7 @@ def _answer(chain: AnswerChain, question: str, history: list[tuple[str, str]], t
         return chain.invoke(question, history, top_k)
     except QuestionError as exc:
         raise ApiError(400, str(exc), "invalid_request_error") from exc
-    except (GeneratorUnavailable, IndexNotBuilt) as exc:
+    except SERVICE_ERRORS as exc:
         raise ApiError(503, str(exc), "service_unavailable") from exc
 
 

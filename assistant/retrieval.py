@@ -95,7 +95,15 @@ class ServedIndex:
         self._retriever: HybridRetriever | None = None
 
     def current(self) -> HybridRetriever:
-        name = CollectionVersions(client_for(self.settings.chroma), self.settings.collection).active_name()
+        try:
+            name = CollectionVersions(
+                client_for(self.settings.chroma), self.settings.collection
+            ).active_name()
+        except Exception as exc:  # a Chroma server that went away after start
+            error = storage_error(exc, self.settings.chroma)
+            if error is None:
+                raise
+            raise error from exc
         with self._lock:
             if self._retriever is None or name != self._name:
                 self._retriever = make_retriever(self.settings)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from assistant.chain import AnswerChain
-from assistant.llm import chat_model, condense_model
-from assistant.retrieval import ServedIndex
+from assistant.chain import AnswerChain, QuestionError
+from assistant.llm import GeneratorUnavailable, chat_model, condense_model
+from assistant.retrieval import IndexNotBuilt, ServedIndex
 from assistant.settings import Settings
+from vectorstore.store import StoreError
+
+# Why a question cannot be answered right now, in words an admin can act on (HTTP 503).
+SERVICE_ERRORS: tuple[type[Exception], ...] = (GeneratorUnavailable, IndexNotBuilt, StoreError)
+# ... or why it cannot be answered as asked: every front end shows these as a message, not a trace.
+ANSWER_ERRORS: tuple[type[Exception], ...] = (QuestionError, *SERVICE_ERRORS)
 
 
 def build_chain(settings: Settings) -> AnswerChain:

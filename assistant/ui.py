@@ -14,10 +14,10 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.chain import AnswerChain, QuestionError
+from assistant.chain import AnswerChain
 from assistant.documents import add_documents
 from assistant.feedback import record_feedback
-from assistant.llm import GeneratorUnavailable, describe_generator
+from assistant.llm import describe_generator
 from assistant.rendering import (
     cited_passages,
     error_markdown,
@@ -29,7 +29,7 @@ from assistant.rendering import (
     sources_markdown,
     sources_title,
 )
-from assistant.retrieval import IndexNotBuilt
+from assistant.service import ANSWER_ERRORS
 from assistant.settings import Settings
 from vectorstore.loading import InputError
 from vectorstore.store import StoreError
@@ -97,7 +97,7 @@ class ChatHandlers:
                             )
                         )
                     yield shown
-        except (QuestionError, GeneratorUnavailable, IndexNotBuilt, StoreError) as exc:
+        except ANSWER_ERRORS as exc:
             yield [error(str(exc), "Nothing was lost: the conversation goes on when you ask again.")]
         except Exception:
             log.exception("answering %r failed", message[:200])

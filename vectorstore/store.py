@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import chromadb
+import httpx
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
@@ -82,8 +83,11 @@ def ensure_room(location: ChromaLocation) -> None:
 
 
 def storage_error(exc: BaseException, location: ChromaLocation) -> StoreError | None:
-    """A `StoreError` in plain words when `exc` means the index folder is full or not writable."""
+    """A `StoreError` in plain words when `exc` means the index folder is full or not writable,
+    or the Chroma server cannot be reached."""
     if location.host:
+        if isinstance(exc, (ConnectionError, httpx.TransportError)):
+            return StoreError(f"cannot reach the {location.describe()} (is `chroma run` running?): {exc}")
         return None
     code = exc.errno if isinstance(exc, OSError) else None
     text = f"{exc} {getattr(exc, 'strerror', '') or ''}".lower()

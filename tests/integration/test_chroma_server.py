@@ -7,10 +7,12 @@ import json
 import subprocess
 import sys
 
+import openai
 import pytest
 
+from assistant.openai_api import MODEL_NAME
 from tests.conftest import run_cli
-from tests.servers import Server, cli_env
+from tests.servers import Server, cli_env, serving, ui_server
 from tests.servers import chroma_server as chroma_server_process
 
 pytestmark = pytest.mark.slow
@@ -75,3 +77,33 @@ def test_index_and_query_through_a_chroma_server(settings_for, chroma_server):
     chroma_server.start(timeout=60)
     assert retrieve(settings, env) == before, "nothing lost across a server restart"
     assert "added 0, updated 0, deleted 0" in run_cli(settings, "index", **env).stdout
+
+
+def test_a_chroma_server_going_down_is_a_503_that_names_it_and_the_chat_recovers(
+    settings_for, chroma_server, tmp_path
+):
+    settings = settings_for()
+    env = {
+        "ASSISTANT_CHROMA_HOST": "127.0.0.1",
+        "ASSISTANT_CHROMA_PORT": str(chroma_server.port),
+        "ASSISTANT_GENERATOR": "extractive",
+    }
+    assert run_cli(settings, "index", "--quiet", **env).returncode == 0
+    question = [{"role": "user", "content": QUESTION}]
+    with serving(ui_server(settings, tmp_path / "logs", **env), timeout=120) as app:
+        client = openai.OpenAI(base_url=app.url + "/v1", api_key="unused", max_retries=0)
+        assert "175" in (
+            client.chat.completions.create(model=MODEL_NAME, messages=question).choices[0].message.content
+            or ""
+        )
+
+        chroma_server.stop()
+        with pytest.raises(openai.APIStatusError) as raised:
+            client.chat.completions.create(model=MODEL_NAME, messages=question)
+        assert raised.value.status_code == 503, raised.value.response.text
+        assert "Chroma server at 127.0.0.1" in raised.value.response.text
+        assert "Traceback" not in raised.value.response.text
+
+        chroma_server.start(timeout=60)
+        again = client.chat.completions.create(model=MODEL_NAME, messages=question)
+        assert "175" in (again.choices[0].message.content or "")
