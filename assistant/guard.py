@@ -170,6 +170,33 @@ def misses_what_is_asked(question: str, answer: str) -> str | None:
     return None
 
 
+# Words that carry no answer: articles, auxiliaries, prepositions, "said" (folded, three languages).
+_NO_ANSWER_WORDS = {
+    word
+    for words in (
+        "a an the is are was were be been has have had it its this that these those there of to in on "
+        "at by for from with and or as said says according",
+        "l d s n qu le la les un une de des du est sont a ont ete et au aux en par pour que qui il elle "
+        "ils elles ce cette ces y se selon dit",
+        "la co duoc cua va cac nhung cho biet noi theo ve trong tai o voi nay do da dang se thi ma nhu tu",
+    )
+    for word in words.split()
+}
+
+
+def repeats_the_question(question: str, answer: str) -> bool:
+    """True when `answer` says nothing the question did not: every word of it is the question's
+    own (or a form of one: "hosts" for "hosting") or a word that carries no answer. Small models
+    write such parrots ("The law on workers going abroad was amended in 2020 [3]" for "Which law
+    … was amended in 2020?") when they did not find the fact in a foreign-language passage."""
+    asked = set(re.findall(r"\w+", fold(question)))
+    stems = {word[:4] for word in asked if len(word) >= 5}
+    said = re.findall(r"\w+", fold(CITATION.sub(" ", answer)))
+    return bool(said) and all(
+        word in asked or word in _NO_ANSWER_WORDS or (len(word) >= 5 and word[:4] in stems) for word in said
+    )
+
+
 _WORD = re.compile(r"[^\W\d_][\w-]*")
 _COMMON_STARTS = {
     "the",

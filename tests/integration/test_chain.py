@@ -8,8 +8,10 @@ import subprocess
 import sys
 
 import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
 
-from assistant.chain import QuestionError
+from assistant.chain import AnswerChain, QuestionError
 from assistant.evaluation import load_questions
 from assistant.language import LANGUAGES
 from assistant.prompts import Prompts, format_sources
@@ -112,6 +114,40 @@ def test_passages_go_into_the_prompt_as_escaped_quoted_data(chain):
     prompt = messages[-1].content  # the worked examples come before, as earlier turns
     assert prompt.count("</source>") == 1 and "&lt;/source&gt;" in prompt
     assert "NOT_IN_SOURCES" in messages[0].content and "{" not in messages[0].content
+
+
+@pytest.mark.parametrize(
+    ("question", "reply", "shown"),
+    [
+        # Replies the packaged 1.5B model wrote (eval en-12, en-14): the fact was in a passage.
+        (
+            "Which law on Vietnamese workers going abroad was amended in 2020?",
+            "The law on Vietnamese workers going abroad was amended in 2020 [1].",
+            "Law No. 69",
+        ),
+        (
+            "Which countries hosting Vietnamese migrants does IOM engage with?",
+            "Vietnam hosts Vietnamese migrants [3].",
+            "Japan and South Korea",
+        ),
+    ],
+)
+def test_a_reply_that_only_repeats_the_question_gives_way_to_the_quoted_sentence(
+    indexed_settings, chain, question, reply, shown
+):
+    """The model's output is the input here, so a scripted model stands in for it."""
+    model = GenericFakeChatModel(messages=iter([AIMessage(reply)]))
+    answer = AnswerChain(indexed_settings, chain.retriever, model).invoke(question)
+    assert answer.generator == "extractive" and not answer.refused and shown in answer.answer
+    assert answer.guard.fired and answer.guard.draft == reply and "repeats" in (answer.guard.reason or "")
+
+
+def test_a_reply_without_the_figure_asked_for_is_shown_as_the_sources_not_saying(indexed_settings, chain):
+    model = GenericFakeChatModel(messages=iter([AIMessage("IOM supports Viet Nam with a budget [1].")]))
+    answer = AnswerChain(indexed_settings, chain.retriever, model).invoke(
+        "How much is IOM's budget for Viet Nam?"
+    )
+    assert answer.refused and answer.answer == LANGUAGES["en"].not_in_sources and answer.guard.fired
 
 
 HOSTILE = """Migration update from the regional office.

@@ -1,6 +1,14 @@
 import pytest
 
-from assistant.guard import check, fold, misses_what_is_asked, names_in, number_value, numbers_in
+from assistant.guard import (
+    check,
+    fold,
+    misses_what_is_asked,
+    names_in,
+    number_value,
+    numbers_in,
+    repeats_the_question,
+)
 
 VI = "Với 175 nước thành viên, 8 nước quan sát viên, và văn phòng đặt tại hơn 100 quốc gia, IOM nỗ lực thúc đẩy di cư an toàn."
 EN = (
@@ -148,3 +156,43 @@ def test_number_value_reads_answers_that_are_only_a_figure():
     assert number_value("4 triệu") == number_value("four million") == "4000000"
     assert number_value("300 000") == "300000" and number_value("huit") == "8"
     assert number_value("28 November 2024") is None and number_value("ba") is None
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "repeats"),
+    [
+        # Parrots the 1.5B model wrote when it missed the fact in a foreign-language passage.
+        (
+            "Which law on Vietnamese workers going abroad was amended in 2020?",
+            "The law on Vietnamese workers going abroad was amended in 2020 [3].",
+            True,
+        ),
+        (
+            "Which countries hosting Vietnamese migrants does IOM engage with?",
+            "Vietnam hosts Vietnamese migrants [3].",
+            True,
+        ),
+        (
+            "Theo bà Kendra Rinas, những nước nào tiếp nhận người di cư Việt Nam mà IOM đang làm việc cùng?",
+            "Bà Kendra Rinas cho biết những nước tiếp nhận người di cư Việt Nam mà IOM đang làm việc cùng là Việt Nam [1].",
+            True,
+        ),
+        (
+            "Quels travailleurs ont été évacués de Libye en 2014 ?",
+            "Les travailleurs ont été évacués de Libye en 2014 [1].",
+            True,
+        ),
+        # Answers: one new word (a name, a nationality, a place) is enough.
+        (
+            "Which countries hosting Vietnamese migrants does IOM engage with?",
+            "Japan and South Korea [1].",
+            False,
+        ),
+        ("Quels travailleurs ont été évacués de Libye en 2014 ?", "Des travailleurs vietnamiens [1].", False),
+        ("Which law on Vietnamese workers going abroad was amended in 2020?", "Law No. 69 [1].", False),
+        ("Ai là Phó Giám đốc khu vực của IOM?", "Stuart Simpson là Phó Giám đốc khu vực của IOM [2].", False),
+        ("Who chaired it?", "[1]", False),  # nothing said at all is the citation check's business
+    ],
+)
+def test_an_answer_that_only_repeats_the_question_is_a_non_answer(question, answer, repeats):
+    assert repeats_the_question(question, answer) is repeats
