@@ -86,11 +86,13 @@ class AnswerChain:
         return self._retriever if isinstance(self._retriever, HybridRetriever) else self._retriever()
 
     def warm_up(self) -> None:
-        """Load the embedding model, the sparse index and the local LLM now, not on the first question."""
+        """Load the embedding model, the sparse index and the local LLM (both its contexts) now,
+        not on the first question or the first follow-up."""
         self.retriever.search("IOM", 1)
-        load = getattr(self.llm, "load", None)
-        if callable(load) and self.llm is not None:
-            load()
+        local = {id(m): m for m in (self.llm, self.condense_llm) if callable(getattr(m, "load", None))}
+        for model in local.values():
+            model.load()  # type: ignore[attr-defined]
+        if self.llm is not None and id(self.llm) in local:
             # The system prompt and the worked examples are the same for every question: evaluated
             # now, they stay in llama.cpp's prompt cache and the first question skips them.
             messages = self.prompts.answer.format_messages(sources="", question="?", language_name="English")

@@ -10,6 +10,7 @@ import pytest
 from assistant.generators.model_files import PACKAGED_SHA256, sha256_of
 from assistant.guard import check
 from assistant.language import LANGUAGES
+from assistant.llm import _local_model
 from assistant.service import build_chain
 from vectorstore.languages import closest_language
 
@@ -87,6 +88,15 @@ def test_an_unanswerable_question_never_shows_an_unsupported_figure(local_chain,
         assert check(answer.answer, {p.n: p.text for p in answer.passages}, question).passed
     else:
         assert answer.generator == "extractive" and answer.guard.fired and answer.guard.draft
+
+
+def test_warm_up_opens_both_contexts_and_caches_the_fixed_prompt(indexed_settings, model_path):
+    _local_model.cache_clear()  # fresh contexts, whatever ran before (the weights stay mapped)
+    chain = build_chain(indexed_settings.model_copy(update={"generator": "local", "model_path": model_path}))
+    assert chain.llm._llama is None and chain.condense_llm._llama is None
+    chain.warm_up()
+    assert chain.condense_llm._llama is not None, "the first follow-up must not wait for a context"
+    assert len(chain.llm._llama._input_ids) > 500, "system prompt and worked examples are cached"
 
 
 def test_a_follow_up_is_rewritten_by_the_model(local_chain):
