@@ -93,13 +93,17 @@ class ServedIndex:
         self._lock = threading.Lock()
         self._name: str | None = None
         self._retriever: HybridRetriever | None = None
+        self._versions: CollectionVersions | None = None  # kept: one manifest read per question
 
     def current(self) -> HybridRetriever:
         try:
-            name = CollectionVersions(
-                client_for(self.settings.chroma), self.settings.collection
-            ).active_name()
+            if self._versions is None:
+                self._versions = CollectionVersions(
+                    client_for(self.settings.chroma), self.settings.collection
+                )
+            name = self._versions.active_name()
         except Exception as exc:  # a Chroma server that went away after start
+            self._versions = None  # connect afresh at the next question
             error = storage_error(exc, self.settings.chroma)
             if error is None:
                 raise
