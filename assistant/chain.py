@@ -194,7 +194,7 @@ class AnswerChain:
 
     def _generate(self, question: str, passages: Sequence[Passage], language: ReplyLanguage) -> Iterator[str]:
         assert self.llm is not None
-        shown = list(passages[: self.settings.prompt_passages or len(passages)])
+        shown = list(passages[: self.settings.llm_passages])
         if self.settings.best_passage_last:
             shown.reverse()  # numbers stay the ranks: [1] is still the best passage
         messages = self.prompts.answer.format_messages(

@@ -81,7 +81,12 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("ASSISTANT_LLM_API_KEY", "OPENAI_API_KEY")
     )
     prompt_passages: int | None = Field(
-        3, ge=1, le=50, description="Passages given to the LLM (fewer, tighter: faster, fewer mix-ups)."
+        None,
+        ge=1,
+        le=50,
+        description="Passages given to the LLM; default: 2 for `local`, all retrieved for `openai`. "
+        "Measured with the packaged 1.5B model: 2 answer as many eval questions right as 3 or 4, "
+        "refuse more unanswerable ones, and reach the first token in 4.8 s instead of 7.5 s.",
     )
     best_passage_last: bool = Field(
         True,
@@ -96,6 +101,11 @@ class Settings(BaseSettings):
     llm_context: int = Field(4096, ge=512, le=32768)
     prompts_dir: Path = Field(Path(__file__).resolve().parent.parent / "prompts")
     max_question_chars: int = Field(2000, ge=10)
+
+    @property
+    def llm_passages(self) -> int:
+        """How many of the retrieved passages the LLM reads (a small local model: the top 2)."""
+        return self.prompt_passages or (2 if self.generator == "local" else self.top_k)
 
     @property
     def models_dir(self) -> Path:

@@ -44,3 +44,10 @@ def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, 
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):
         Settings(_env_file=None)
+
+
+def test_the_small_local_model_reads_two_passages_an_endpoint_all_retrieved(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("ASSISTANT_PROMPT_PASSAGES", raising=False)
+    assert Settings(_env_file=None, generator="local").llm_passages == 2
+    assert Settings(_env_file=None, generator="openai", top_k=6).llm_passages == 6
+    assert Settings(_env_file=None, generator="local", prompt_passages=3).llm_passages == 3
