@@ -86,7 +86,7 @@ class Settings(BaseSettings):
         le=50,
         description="Passages given to the LLM; default: 2 for `local`, all retrieved for `openai`. "
         "Measured with the packaged 1.5B model: 2 answer as many eval questions right as 3 or 4, "
-        "refuse more unanswerable ones, and reach the first token in 4.8 s instead of 7.5 s.",
+        "refuse more unanswerable ones, and reach the first token in 5.5 s instead of 7.3 s.",
     )
     best_passage_last: bool = Field(
         True,
