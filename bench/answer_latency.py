@@ -99,12 +99,16 @@ def main() -> int:
     build_index(embedded, threads=2)
 
     results: dict[str, Any] = {"questions": chosen}
-    results["in_process"] = answer_timings(
-        embedded.model_copy(update={"generator": "local", "model_path": model}), chosen
-    )
+    local = embedded.model_copy(update={"generator": "local", "model_path": model})
+    results["in_process"] = answer_timings(local, chosen)
     with serving(llama_server_process(model, work), timeout=300) as server:
         remote = embedded.model_copy(
-            update={"generator": "openai", "llm_base_url": server.url + "/v1", "llm_model": LLAMA_ALIAS}
+            update={
+                "generator": "openai",
+                "llm_base_url": server.url + "/v1",
+                "llm_model": LLAMA_ALIAS,
+                "prompt_passages": local.llm_passages,  # the same prompt on both sides
+            }
         )
         results["chatopenai_llama_server"] = answer_timings(remote, chosen)
 
