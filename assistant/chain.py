@@ -239,13 +239,14 @@ class AnswerChain:
         missing = guard.misses_what_is_asked(question, text)
         if missing:  # a non-answer: the model did not find what is asked, so the sources don't say
             return {**declined, "guard": GuardReport(checked=True, fired=True, reason=missing, draft=text)}
-        if guard.repeats_the_question(question, _tidy(text, len(passages))):
+        tidy = _tidy(text, len(passages))
+        if guard.repeats_the_question(question, tidy):
             # Nothing found, put in other words; the sources are on topic: show their best sentence.
             report = GuardReport(
                 checked=True, fired=True, reason="the answer only repeats the question", draft=text
             )
             return {**self._extractive(extractive, question, passages, language, draft=text), "guard": report}
-        result = guard.check(_tidy(text, len(passages)), {n: p.text for n, p in by_n.items()}, question)
+        result = guard.check(tidy, {n: p.text for n, p in by_n.items()}, question)
         report = GuardReport(
             checked=True,
             fired=not result.passed,
