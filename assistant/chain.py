@@ -20,6 +20,7 @@ from langchain_core.output_parsers import StrOutputParser
 from assistant import guard
 from assistant.answer import Answer, Citation, GuardReport, Passage
 from assistant.generators.extractive import ExtractiveGenerator
+from assistant.generators.local import LlamaCppChatModel
 from assistant.language import LANGUAGES, ReplyLanguage, reply_language
 from assistant.llm import GeneratorUnavailable
 from assistant.prompts import NOT_IN_SOURCES, Prompts, format_history, format_sources
@@ -89,10 +90,10 @@ class AnswerChain:
         """Load the embedding model, the sparse index and the local LLM (both its contexts) now,
         not on the first question or the first follow-up."""
         self.retriever.search("IOM", 1)
-        local = {id(m): m for m in (self.llm, self.condense_llm) if callable(getattr(m, "load", None))}
-        for model in local.values():
-            model.load()  # type: ignore[attr-defined]
-        if self.llm is not None and id(self.llm) in local:
+        for model in (self.llm, self.condense_llm):
+            if isinstance(model, LlamaCppChatModel):
+                model.load()  # once per model: a second call returns the loaded one
+        if isinstance(self.llm, LlamaCppChatModel):
             # The system prompt and the worked examples are the same for every question: evaluated
             # now, they stay in llama.cpp's prompt cache and the first question skips them.
             messages = self.prompts.answer.format_messages(sources="", question="?", language_name="English")
