@@ -14,7 +14,7 @@ from vectorstore.embeddings import CentredE5EmbeddingFunction, E5Embeddings
 from vectorstore.indexer import Indexer, IndexReport, Progress
 from vectorstore.loading import load_folder
 from vectorstore.retriever import HybridRetriever
-from vectorstore.store import ChromaLocation, CollectionVersions, ensure_room, make_client, storage_error
+from vectorstore.store import ChromaLocation, CollectionVersions, ensure_room, make_client, storage_errors
 
 
 class IndexNotBuilt(RuntimeError):
@@ -40,7 +40,7 @@ def build_index(
     """Bring the index in line with the seeds folder (all files are checked before any write)."""
     documents = load_documents(settings)
     ensure_room(settings.chroma)
-    try:
+    with storage_errors(settings.chroma):  # a full disk is only known once a write fails, maybe mid-build
         indexer = Indexer(
             client_for(settings.chroma),
             settings.collection,
@@ -49,11 +49,6 @@ def build_index(
             progress=progress,
         )
         return indexer.sync(documents, rebuild=rebuild)
-    except Exception as exc:  # a full disk is only known once a write fails, maybe mid-build
-        error = storage_error(exc, settings.chroma)
-        if error is None:
-            raise
-        raise error from exc
 
 
 def make_retriever(settings: Settings, k: int | None = None) -> HybridRetriever:
@@ -97,17 +92,14 @@ class ServedIndex:
 
     def current(self) -> HybridRetriever:
         try:
-            if self._versions is None:
-                self._versions = CollectionVersions(
+            with storage_errors(self.settings.chroma):  # a Chroma server that went away after start
+                self._versions = self._versions or CollectionVersions(
                     client_for(self.settings.chroma), self.settings.collection
                 )
-            name = self._versions.active_name()
-        except Exception as exc:  # a Chroma server that went away after start
+                name = self._versions.active_name()
+        except Exception:
             self._versions = None  # connect afresh at the next question
-            error = storage_error(exc, self.settings.chroma)
-            if error is None:
-                raise
-            raise error from exc
+            raise
         with self._lock:
             if self._retriever is None or name != self._name:
                 self._retriever = make_retriever(self.settings)

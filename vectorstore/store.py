@@ -12,6 +12,7 @@ import contextlib
 import errno
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,6 +110,18 @@ def storage_error(exc: BaseException, location: ChromaLocation) -> StoreError | 
             f"{exc}): free some space and run again; {_UNCHANGED}"
         )
     return None
+
+
+@contextlib.contextmanager
+def storage_errors(location: ChromaLocation) -> Iterator[None]:
+    """Re-raise a failure `storage_error` can name as that `StoreError`; any other one unchanged."""
+    try:
+        yield
+    except Exception as exc:
+        error = storage_error(exc, location)
+        if error is None:
+            raise
+        raise error from exc
 
 
 def make_client(location: ChromaLocation) -> ClientAPI:
