@@ -19,7 +19,7 @@ $(BIN)/python:
 
 $(VENV)/.llama: | $(BIN)/python
 	@echo ">> first-time step: compiling llama-cpp-python (the embedded LLM runtime)."
-	@echo "   This takes about 15 minutes on 2 cores; pip caches the result, so it happens once."
+	@echo "   This takes about 4 minutes on 2 cores; pip caches the result, so it happens once."
 	$(PIP) install --progress-bar off -c $(CONSTRAINTS) "llama-cpp-python[server]"
 	@touch $@
 
