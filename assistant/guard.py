@@ -90,8 +90,20 @@ _MULTIPLIERS = {
     "milliards": 1_000_000_000,
     "ty": 1_000_000_000,
 }
-# Vietnamese small numbers count only before a multiplier ("ba triệu" = 3 000 000).
+# Vietnamese small numbers count only before a multiplier ("ba triệu" = 3 000 000) once folded:
+# "ba" may have been "bà" (Mrs), "nam" "năm" (year), "mot" "một" (a).
 _BEFORE_MULTIPLIER = {"mot": 1, "hai": 2, "ba": 3, "nam": 5}
+# Unfolded and lower case, "hai" and "ba" are only numbers ("hai hội thảo" = two workshops).
+_VIETNAMESE_SMALL = re.compile(r"(?<!\w)(hai|ba)(?!\w)")
+# A month name next to a figure is part of a date: "November 13" = "13 novembre" = "13/11".
+_MONTH_NUMBERS = {
+    name: number
+    for names in (
+        "january february march april may june july august september october november december",
+        "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre",
+    )
+    for number, name in enumerate(names.split(), start=1)
+}
 
 
 def fold(text: str) -> str:
@@ -112,9 +124,13 @@ def numbers_in(text: str) -> set[str]:
     for match in _PLAIN.finditer(rest):
         value = match.group().replace(",", ".")
         found.add(value.rstrip("0").rstrip(".") if "." in value else value.lstrip("0") or "0")
+    for match in _VIETNAMESE_SMALL.finditer(unicodedata.normalize("NFC", text)):
+        found.add("2" if match.group() == "hai" else "3")
     words = re.findall(r"[a-z]+|\d+(?:[.,]\d+)?", fold(text))
     for i, word in enumerate(words):
         following = words[i + 1] if i + 1 < len(words) else ""
+        if word in _MONTH_NUMBERS and (following.isdigit() or (i and words[i - 1].isdigit())):
+            found.add(str(_MONTH_NUMBERS[word]))
         value: float | None = None
         if word in _UNITS:
             value = _UNITS[word]
@@ -137,6 +153,8 @@ def number_value(text: str) -> str | None:
     words = re.findall(r"[^\W_]+", fold(text))
     known = _UNITS.keys() | _MULTIPLIERS.keys() | _BEFORE_MULTIPLIER.keys()
     if not words or not all(w.isdigit() or w in known for w in words):
+        return None
+    if len(_PLAIN.findall(_GROUPED.sub("0", text))) > 1:  # several figures: a date ("28/11/2024")
         return None
     values = numbers_in(text)
     return max(values, key=float) if values else None

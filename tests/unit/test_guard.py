@@ -95,6 +95,15 @@ def test_citations_after_the_full_stop_belong_to_the_sentence():
     assert swapped.passed and swapped.repaired == ["[2]→[1]", "[1]→[2]"]
 
 
+def test_dates_and_small_numbers_match_across_languages():
+    vi = {1: "Hồ sơ Di cư Việt Nam 2023 được công bố tại hai hội thảo ở Hà Nội và Thành phố Hồ Chí Minh."}
+    assert check("The profile was launched at two workshops, in Hà Nội and Hồ Chí Minh [1].", vi).passed
+    assert not check("The profile was launched at three workshops [1].", vi).passed
+    en = {1: "Kendra Rinas met Vice Minister Le Thi Thu Hang on November 13."}
+    assert check("Bà Kendra Rinas gặp Thứ trưởng Lê Thị Thu Hằng ngày 13/11 [1].", en).passed
+    assert not check("Bà Kendra Rinas gặp Thứ trưởng Lê Thị Thu Hằng ngày 13/12 [1].", en).passed
+
+
 def test_names_spelled_differently_and_initialisms_are_recognised():
     ilo = {1: "l'Organisation internationale du Travail a présenté l'initiative « frais 0 »."}
     assert check("The Organization Internationale du Travail (OIT) presented it [1].", ilo).passed
@@ -105,7 +114,10 @@ def test_extractors():
     assert numbers_in("from 2017-2024, on 11/11/2024 [3]") == {"2017", "2024", "11"}
     assert {"4000000", "4"} <= numbers_in("four million")
     assert "3000000" in numbers_in("ba triệu người")
-    assert "3" not in numbers_in("ba người")  # "ba" alone is not a number here
+    assert "3" not in numbers_in("Bà Rinas, ông Hai")  # "Bà" (Mrs) and a name are not numbers
+    assert {"2", "3"} <= numbers_in("hai hội thảo, ba phiên")  # two workshops, three sessions
+    assert numbers_in("le 13 novembre, November 13, May 2024") == {"13", "11", "5", "2024"}
+    assert "5" not in numbers_in("It may help.")
     assert names_in("The workshop was funded by PRM and led by David Knight.") == {"PRM", "David Knight"}
     assert fold("Lê Thị Thu Hằng, Đà Nẵng") == "le thi thu hang, da nang"
 
@@ -155,7 +167,8 @@ def test_an_answer_without_the_figure_or_date_asked_for_is_a_non_answer(question
 def test_number_value_reads_answers_that_are_only_a_figure():
     assert number_value("4 triệu") == number_value("four million") == "4000000"
     assert number_value("300 000") == "300000" and number_value("huit") == "8"
-    assert number_value("28 November 2024") is None and number_value("ba") is None
+    assert number_value("28 November 2024") is None and number_value("28/11/2024") is None
+    assert number_value("ba") == "3" and number_value("bà") is None
 
 
 @pytest.mark.parametrize(
