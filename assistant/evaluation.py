@@ -8,6 +8,7 @@ The same scorer measures our retriever, the tutorial baseline in `bench/`, and t
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -147,16 +148,31 @@ def evaluate_retrieval(questions: Sequence[EvalQuestion], search: Search) -> Ret
 
 # -- answers ----------------------------------------------------------------------------------------
 def answer_matches(answer: str, accepted: Sequence[str]) -> bool:
-    """True when one accepted string appears in the answer, ignoring case, accents, spacing and
-    digit grouping ("300 000" = "300,000"), or when an accepted figure is stated in other words
-    ("4 triệu" = "4.000.000" = "four million")."""
-    from assistant.guard import number_value, numbers_in, squash
+    """True when the answer states one accepted string as whole words, ignoring case, accents and
+    spacing ("Le Thi Thu Hang" = "Lê Thị Thu Hằng", "Hanoi" = "Hà Nội", a plural "s"), or states
+    an accepted figure in any writing ("4 triệu" = "4.000.000" = "four million"). Whole words:
+    "8" is not found in "2018", nor "ba" in "báo"."""
+    from assistant.guard import fold, number_value, numbers_in, squash
 
-    shown, stated = squash(answer), numbers_in(answer)
-    return any(
-        (squash(candidate) and squash(candidate) in shown) or number_value(candidate) in stated
-        for candidate in accepted
-    )
+    words = re.findall(r"[^\W_]+", fold(answer))
+    stated = numbers_in(answer)
+
+    def says(candidate: str) -> bool:
+        figure = number_value(candidate)
+        if figure is not None:
+            return figure in stated
+        target = squash(candidate)
+        for start in range(len(words)):
+            run = ""
+            for word in words[start:]:
+                run += word
+                if run in (target, f"{target}s", f"{target}es", f"{target}x"):
+                    return True
+                if len(run) >= len(target):
+                    break
+        return False
+
+    return any(says(candidate) for candidate in accepted if candidate.strip())
 
 
 @dataclass

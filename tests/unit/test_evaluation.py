@@ -49,3 +49,19 @@ def test_an_accepted_figure_matches_however_the_answer_writes_it():
     assert not answer_matches("400.000 người [2].", ["4 triệu"])
     assert answer_matches("Le Thi Thu Hang [1]", ["Lê Thị Thu Hằng"])
     assert not answer_matches("Kendra Rinas [1]", ["Stuart Simpson"])
+
+
+def test_an_accepted_answer_must_be_whole_words_or_the_whole_figure():
+    from assistant.evaluation import answer_matches
+
+    assert not answer_matches("It was held in 2018 [1].", ["8"])  # a digit inside a year
+    assert not answer_matches("năm 2020 [1]", ["0"])
+    assert not answer_matches("Bà Kendra Rinas báo cáo [1]", ["ba"])  # "bà" (Mrs), "báo"
+    assert not answer_matches("Ukraine [1]", ["UK"])
+    assert not answer_matches("It happened in 2024 [1].", ["28/11/2024"])  # the year is not the date
+    assert answer_matches("IOM has 8 observer states [1].", ["8"])
+    assert answer_matches("Hội nghị gồm ba phiên chính [1].", ["3"])
+    assert answer_matches("Vers le Royaume Uni [1].", ["Royaume-Uni"])
+    assert answer_matches("des escroqueries [1]", ["escroquerie"])  # a plural
+    assert answer_matches("in Hanoi [1]", ["Hà Nội"])
+    assert answer_matches("le 28/11/2024 [1]", ["28/11/2024"])
