@@ -216,6 +216,8 @@ def repeats_the_question(question: str, answer: str) -> bool:
 
 
 _WORD = re.compile(r"[^\W\d_][\w-]*")
+# Words that say "city" or "province" in a translated place name; "TP" is Vietnamese "thành phố".
+_PLACE_WORDS = {"city", "ville", "tp", "province"}
 _COMMON_STARTS = {
     "the",
     "in",
@@ -253,7 +255,7 @@ def names_in(sentence: str) -> set[str]:
         adjacent = not text[previous_end:start].strip()  # only white space between the words
         if not adjacent:
             close()
-        if len(word) >= 2 and word.isupper() and word.isalpha():
+        if len(word) >= 2 and word.isupper() and word.isalpha() and fold(word) not in _PLACE_WORDS:
             names.add(word)
         if word[0].isupper() and not (index == 0 and word.lower() in _COMMON_STARTS):
             run.append(word)
@@ -320,8 +322,13 @@ class Evidence:
             return True
         if name.isupper():  # an acronym, in any order of its letters (IOM = OIM) or from initials
             return "".join(sorted(name.lower())) in self.acronyms or name.lower() in self.acronyms
+        # A place name translated: "Ho Chi Minh City" = "Hô Chi Minh-Ville" = "TP Hồ Chí Minh".
+        words = re.findall(r"[^\W\d_]+", name)
+        specific = [word for word in words if fold(word) not in _PLACE_WORDS] or words
+        if squash(" ".join(specific)) in self.squashed:
+            return True
         # A multi-word name spelled a little differently ("Organization" for "Organisation").
-        return all(fold(word)[:5] in self.stems for word in _WORD.findall(name))
+        return all(fold(word)[:5] in self.stems for word in specific)
 
 
 def unsupported_claims(sentence: str, evidence: Evidence, question: Evidence) -> list[str]:

@@ -99,6 +99,11 @@ def test_dates_and_small_numbers_match_across_languages():
     vi = {1: "Hồ sơ Di cư Việt Nam 2023 được công bố tại hai hội thảo ở Hà Nội và Thành phố Hồ Chí Minh."}
     assert check("The profile was launched at two workshops, in Hà Nội and Hồ Chí Minh [1].", vi).passed
     assert not check("The profile was launched at three workshops [1].", vi).passed
+    en_places = {1: "The profile was launched at workshops in Hanoi and Ho Chi Minh City."}
+    assert check("Hồ sơ được công bố tại Hà Nội và TP Hồ Chí Minh [1].", en_places).passed
+    assert check("It was launched in Hanoi and Ho Chi Minh City [1].", vi).passed
+    assert check("Il a été lancé à Hanoï et à Hô Chi Minh-Ville [1].", vi).passed
+    assert not check("It was launched in Hanoi and Da Nang City [1].", vi).passed
     en = {1: "Kendra Rinas met Vice Minister Le Thi Thu Hang on November 13."}
     assert check("Bà Kendra Rinas gặp Thứ trưởng Lê Thị Thu Hằng ngày 13/11 [1].", en).passed
     assert not check("Bà Kendra Rinas gặp Thứ trưởng Lê Thị Thu Hằng ngày 13/12 [1].", en).passed
