@@ -1,5 +1,6 @@
 from assistant.evaluation import (
     RetrievalScores,
+    answer_matches,
     evaluate_retrieval,
     first_gold_rank,
     load_questions,
@@ -22,6 +23,13 @@ def test_the_evaluation_set_is_multilingual_and_mostly_cross_lingual():
     assert len(cross) > len(answerable) / 2
     assert all(g in catalog for q in answerable for g in q.gold)
     assert all(q.answer_any for q in answerable)
+
+
+def test_no_question_already_contains_an_accepted_answer():
+    """Else an answer that only repeats the question counts as right (fr-09 asked about a scam and
+    accepted "escroquerie": "the migrants face scams [2]" scored as an answer)."""
+    parrots = [q.id for q in load_questions() if q.answerable and answer_matches(q.question, q.answer_any)]
+    assert parrots == []
 
 
 def test_metrics():
