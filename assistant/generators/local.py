@@ -81,6 +81,9 @@ class LlamaCppChatModel(BaseChatModel):
                 n_threads=self.n_threads,
                 n_threads_batch=self.n_threads,
                 n_batch=512,
+                # Measured on three eval questions (2 passages, 2 threads): first token 0.2-0.5 s
+                # sooner than without (3.5 vs 4.0 s, 4.3 vs 4.5 s, 3.5 vs 3.7 s).
+                flash_attn=True,
                 seed=0,
                 verbose=False,
             )
