@@ -97,6 +97,9 @@ class GuardReport(BaseModel):
 class Answer(BaseModel):
     question: str
     standalone_question: str
+    translated_questions: list[str] = Field(
+        default_factory=list, description="The question in other languages, searched too."
+    )
     answer: str
     refused: bool
     language: str

@@ -1,4 +1,4 @@
-"""The answer chain: condense → retrieve → answerable? → generate (streamed) → guard → `Answer`.
+"""The answer chain: condense → translate → retrieve → answerable? → generate → guard → `Answer`.
 
 `stream()` yields events on two channels, kotaemon-style: `token` (chat text as it is generated)
 and `answer` (the final, checked `Answer` with its citations, for the evidence panel). A
@@ -16,6 +16,7 @@ from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import PromptTemplate
 
 from assistant import guard
 from assistant.answer import Answer, Citation, GuardReport, Passage
@@ -118,16 +119,24 @@ class AnswerChain:
             standalone = self._condense(question, history)
             timings["condense"] = _ms(started)
 
-        mark = time.perf_counter()
         retriever = self.retriever  # one index version for the whole question
+        translations: list[str] = []
+        others = [LANGUAGES[c] for c in retriever.languages if c in LANGUAGES and c != language.code]
+        if self.llm is not None and self.settings.search_translations and others:
+            yield Event("status", "translating the question to search every language")
+            translations = self._translate(standalone, others)
+            timings["translate"] = _ms(started)
+
+        mark = time.perf_counter()
         extractive = ExtractiveGenerator(retriever.function)
-        documents = retriever.search(standalone, top_k or self.settings.top_k)
+        documents = retriever.search(standalone, top_k or self.settings.top_k, translations)
         passages = [Passage.from_document(n, doc) for n, doc in enumerate(documents, start=1)]
         timings["retrieve"] = _ms(mark)
 
         base = {
             "question": question,
             "standalone_question": standalone,
+            "translated_questions": translations,
             "language": language.code,
             "requested_generator": self.requested,
             "passages": passages,
@@ -181,13 +190,28 @@ class AnswerChain:
         if self.llm is None:
             short = len(question.split()) <= SHORT_FOLLOW_UP_WORDS
             return f"{previous[-1]} {question}" if previous and short else question
-        chain = self.prompts.condense | self.condense_llm | StrOutputParser()
+        history_text = format_history(history[-6:])
+        return self._rewrite(self.prompts.condense, question, history=history_text) or question
+
+    def _translate(self, question: str, languages: Sequence[ReplyLanguage]) -> list[str]:
+        """The question in each of `languages`, for the search only: a rough translation still
+        shares the passages' words, which a cross-language embedding match alone often misses."""
+        translated = (
+            self._rewrite(self.prompts.translate, question, language_name=language.name)
+            for language in languages
+        )
+        return [text for text in translated if text and text != question]
+
+    def _rewrite(self, prompt: PromptTemplate, question: str, **values: str) -> str:
+        """One line about `question` from the rewriting model (standalone follow-ups,
+        translations); empty when the reply is too short or too long to be one."""
+        chain = prompt | self.condense_llm | StrOutputParser()
         try:
-            rewritten = chain.invoke({"history": format_history(history[-6:]), "question": question})
+            reply = chain.invoke({"question": question, **values})
         except Exception as exc:
             raise GeneratorUnavailable(_unavailable(exc)) from exc
-        rewritten = rewritten.strip().splitlines()[0].strip().strip('"') if rewritten.strip() else ""
-        return rewritten if 3 <= len(rewritten) <= 4 * len(question) + 200 else question
+        line = reply.strip().splitlines()[0].strip().strip('"') if reply.strip() else ""
+        return line if 3 <= len(line) <= 4 * len(question) + 200 else ""
 
     def _answerable(self, passages: Sequence[Passage]) -> bool:
         topicality = [p.topicality for p in passages if p.topicality is not None]

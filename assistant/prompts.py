@@ -25,6 +25,7 @@ NOT_IN_SOURCES = "NOT_IN_SOURCES"
 class Prompts:
     answer: ChatPromptTemplate
     condense: PromptTemplate
+    translate: PromptTemplate
 
     @classmethod
     def load(cls, folder: Path) -> Prompts:
@@ -47,6 +48,7 @@ class Prompts:
         return cls(
             answer=ChatPromptTemplate.from_messages([*messages, ("human", question)]),
             condense=PromptTemplate.from_template(read("condense.md")),
+            translate=PromptTemplate.from_template(read("translate.md")),
         )
 
 

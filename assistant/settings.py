@@ -88,6 +88,13 @@ class Settings(BaseSettings):
         "Measured with the packaged 1.5B model: 2 answer as many eval questions right as 3 or 4, "
         "refuse more unanswerable ones, and reach the first token in 5.5 s instead of 7.3 s.",
     )
+    search_translations: bool = Field(
+        False,
+        description="With an LLM, also search with the question translated by it into the "
+        "collection's other languages, rankings merged by reciprocal rank fusion. Measured with the "
+        "packaged model: hit@1 0.58 -> 0.67, accuracy 0.53 -> 0.62, false refusals 0.11 -> 0.09, "
+        "but refusals on unanswerables 0.78 -> 0.56 and 2 s more per question: off by default.",
+    )
     best_passage_last: bool = Field(
         True,
         description="Order passages so the best is nearest the question (small models read the end best).",

@@ -5,10 +5,16 @@ Candidates are the dense top-N from Chroma plus the sparse top-N; both scores ar
 over the candidates and mixed 0.5/0.5. Measured on our 45 answerable evaluation questions
 (hit@4): raw e5 0.67, centred dense 0.76, + raw sparse 0.84, + per-language sparse 0.98.
 BM25 was left out: it cannot match across languages.
+
+The chain may also pass the question translated into the collection's other languages: each
+phrasing is searched and the rankings are merged by reciprocal rank fusion (hit@1 0.58 -> 0.67,
+hit@2 0.84 -> 0.93 with the packaged model's translations).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -20,6 +26,43 @@ from pydantic import ConfigDict, PrivateAttr
 
 from vectorstore.embeddings import CentredE5EmbeddingFunction
 from vectorstore.sparse import SparseIndex
+
+# Reciprocal rank fusion: a passage's merged score is the sum over rankings of weight / (RRF_K + rank);
+# 60 is the constant of Cormack et al. (2009), as in LangChain's EnsembleRetriever.
+RRF_K = 60
+# The question in the user's own words counts twice a machine translation of it (45 answerable
+# eval questions, the packaged 1.5B model translating: hit@2 0.84 alone, 0.91 with equal
+# weights, 0.93 with 2:1).
+ORIGINAL_WEIGHT = 2.0
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage in one ranking: its fused score (0-1 among the candidates) and the two parts."""
+
+    document: Document
+    score: float
+    dense_score: float
+    sparse_score: float
+
+
+def fuse_rankings(rankings: Sequence[Sequence[Hit]], weights: Sequence[float]) -> list[Hit]:
+    """Rankings of the same collection merged by weighted reciprocal rank fusion, best first.
+    A merged hit's `score` is its weighted mean score over the rankings (0 where one lacks it), so
+    it stays on the 0-1 scale the extractive answer reads; its dense and sparse parts are those of
+    the first ranking that has it."""
+    fused: dict[str, float] = {}
+    mean: dict[str, float] = {}
+    first: dict[str, Hit] = {}
+    total = sum(weights)
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, hit in enumerate(ranking, start=1):
+            key = str(hit.document.id)
+            first.setdefault(key, hit)
+            fused[key] = fused.get(key, 0.0) + weight / (RRF_K + rank)
+            mean[key] = mean.get(key, 0.0) + weight * hit.score / total
+    order = sorted(fused, key=lambda key: -fused[key])  # stable: a tie keeps the first-seen order
+    return [replace(first[key], score=mean[key]) for key in order]
 
 
 def _min_max(values: np.ndarray) -> np.ndarray:
@@ -53,10 +96,38 @@ class HybridRetriever(BaseRetriever):
     ) -> list[Document]:
         return self.search(query, self.k)
 
-    def search(self, query: str, k: int | None = None) -> list[Document]:
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages the collection's passages are written in."""
+        return tuple(sorted(set(self.sparse_index.languages)))
+
+    def search(self, query: str, k: int | None = None, translations: Sequence[str] = ()) -> list[Document]:
+        """The top `k` passages for `query`. With `translations` (the same question in other
+        languages) every phrasing is searched and the rankings are merged by reciprocal rank
+        fusion; topicality stays that of the question itself."""
         k = k or self.k
         n = max(k, self.candidate_k)
-        raw_query, dense_query = self.function.query_vectors(query)
+        ranked = self._ranked(query, n)
+        if translations:
+            rankings = [ranked, *(self._ranked(t, n) for t in translations)]
+            ranked = fuse_rankings(rankings, [ORIGINAL_WEIGHT] + [1.0] * len(translations))
+        top = ranked[:k]
+        topicality = self._topicality(self.function.query_vectors(query)[0], [h.document for h in top])
+        return [
+            self._annotate(
+                hit.document,
+                rank=rank,
+                score=hit.score,
+                dense_score=hit.dense_score,
+                sparse_score=hit.sparse_score,
+                topicality=topicality[rank - 1],
+            )
+            for rank, hit in enumerate(top, start=1)
+        ]
+
+    def _ranked(self, query: str, n: int) -> list[Hit]:
+        """The dense top `n` and the sparse top `n` candidates, re-scored by the fusion, best first."""
+        dense_query = self.function.query_vectors(query)[1]
         dense_hits = self.store.similarity_search_by_vector_with_relevance_scores(dense_query.tolist(), k=n)
         if not dense_hits:
             return []
@@ -81,19 +152,9 @@ class HybridRetriever(BaseRetriever):
         dense_scores = np.array([dense[i] for i in ids], dtype=np.float32)
         sparse_scores = np.array([sparse.get(i, 0.0) for i in ids], dtype=np.float32)
         fused = self.dense_weight * _min_max(dense_scores) + (1 - self.dense_weight) * _min_max(sparse_scores)
-        order = np.argsort(-fused, kind="stable")[:k]
-        top = [ids[i] for i in order]
-        topicality = self._topicality(raw_query, [documents[i] for i in top])
         return [
-            self._annotate(
-                documents[ids[i]],
-                rank=rank,
-                score=float(fused[i]),
-                dense_score=float(dense_scores[i]),
-                sparse_score=float(sparse_scores[i]),
-                topicality=topicality[rank - 1],
-            )
-            for rank, i in enumerate(order, start=1)
+            Hit(documents[ids[i]], float(fused[i]), float(dense_scores[i]), float(sparse_scores[i]))
+            for i in np.argsort(-fused, kind="stable")
         ]
 
     def _topicality(self, raw_query: np.ndarray, documents: list[Document]) -> list[float | None]:
