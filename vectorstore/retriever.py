@@ -112,7 +112,8 @@ class HybridRetriever(BaseRetriever):
             rankings = [ranked, *(self._ranked(t, n) for t in translations)]
             ranked = fuse_rankings(rankings, [ORIGINAL_WEIGHT] + [1.0] * len(translations))
         top = ranked[:k]
-        topicality = self._topicality(self.function.query_vectors(query)[0], [h.document for h in top])
+        raw_query = self.function.query_features(query)[0]  # cached by `_ranked`: no model pass
+        topicality = self._topicality(raw_query, [h.document for h in top])
         return [
             self._annotate(
                 hit.document,
