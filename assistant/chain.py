@@ -121,11 +121,12 @@ class AnswerChain:
 
         retriever = self.retriever  # one index version for the whole question
         translations: list[str] = []
-        others = [LANGUAGES[c] for c in retriever.languages if c in LANGUAGES and c != language.code]
-        if self.llm is not None and self.settings.search_translations and others:
-            yield Event("status", "translating the question to search every language")
-            translations = self._translate(standalone, others)
-            timings["translate"] = _ms(started)
+        if self.llm is not None and self.settings.search_translations:
+            others = [LANGUAGES[c] for c in retriever.languages if c in LANGUAGES and c != language.code]
+            if others:
+                yield Event("status", "translating the question to search every language")
+                translations = self._translate(standalone, others)
+                timings["translate"] = _ms(started)
 
         mark = time.perf_counter()
         extractive = ExtractiveGenerator(retriever.function)
