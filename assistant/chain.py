@@ -150,7 +150,7 @@ class AnswerChain:
         else:
             yield Event("status", "generating")
             parts: list[str] = []
-            for token in self._generate(standalone, passages, language):
+            for token in self._generate(standalone, passages, language, extractive):
                 if not parts:
                     timings["first_token"] = _ms(started)
                 parts.append(token)
@@ -218,9 +218,17 @@ class AnswerChain:
         topicality = [p.topicality for p in passages if p.topicality is not None]
         return bool(passages) and (not topicality or max(topicality) >= self.settings.min_topicality)
 
-    def _generate(self, question: str, passages: Sequence[Passage], language: ReplyLanguage) -> Iterator[str]:
+    def _generate(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        language: ReplyLanguage,
+        extractive: ExtractiveGenerator,
+    ) -> Iterator[str]:
         assert self.llm is not None
         shown = list(passages[: self.settings.llm_passages])
+        if self.settings.llm_sentences:
+            shown = extractive.excerpts(question, shown, self.settings.llm_sentences)
         if self.settings.best_passage_last:
             shown.reverse()  # numbers stay the ranks: [1] is still the best passage
         messages = self.prompts.answer.format_messages(

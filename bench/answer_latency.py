@@ -108,6 +108,7 @@ def main() -> int:
                 "llm_base_url": server.url + "/v1",
                 "llm_model": LLAMA_ALIAS,
                 "prompt_passages": local.llm_passages,  # the same prompt on both sides
+                "prompt_sentences": local.llm_sentences,
             }
         )
         results["chatopenai_llama_server"] = answer_timings(remote, chosen)

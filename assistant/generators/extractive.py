@@ -68,7 +68,7 @@ class ExtractiveGenerator:
         """Sentences of the top passages, best first. Each sentence's score adds, min-max scaled:
         its centred dense similarity, its sparse similarity standardised within its language,
         and its passage's retrieval score (measured: 0.49 → 0.56 answer accuracy vs dense alone)."""
-        candidates = [(s, p) for p in passages[: self.max_passages] for s in split_sentences(p.text)]
+        candidates = [(s, p) for p in passages for s in split_sentences(p.text)]
         if not candidates:
             return []
         texts = [s for s, _ in candidates]
@@ -84,13 +84,29 @@ class ExtractiveGenerator:
         order = np.argsort(-scores, kind="stable")
         return [ScoredSentence(candidates[i][0], candidates[i][1].n, float(scores[i])) for i in order]
 
+    def excerpts(self, question: str, passages: Sequence[Passage], per_passage: int) -> list[Passage]:
+        """Each passage cut to its `per_passage` sentences that best match the question, kept in
+        reading order: what a small model reads instead of whole passages. Fewer nearby figures
+        and names to mistake for the one asked about (measured with the packaged 1.5B model: "8
+        observer states", not the "175 member states" of the next clause). Numbers and titles
+        stay, so citations still name the passage; the guard checks against the whole passage."""
+        ranked = self.rank(question, passages)
+        shown = []
+        for passage in passages:
+            best = [s.text for s in ranked if s.n == passage.n][:per_passage]
+            if best:
+                best.sort(key=passage.text.find)
+                passage = passage.model_copy(update={"text": " … ".join(best)})
+            shown.append(passage)
+        return shown
+
     def answer(
         self, question: str, passages: Sequence[Passage], language: ReplyLanguage, draft: str | None = None
     ) -> Extract:
         """`draft` is a model answer the guard rejected: usually right but for one invented
         detail, so it points at the sentence that holds the answer."""
         hint = f"{question} {CITATION.sub('', draft)}" if draft else question
-        ranked = self.rank(hint, passages)
+        ranked = self.rank(hint, passages[: self.max_passages])
         if not ranked:
             return Extract(language.not_in_sources, [], 0.0)
         best = ranked[0]

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shutil
 import subprocess
 import sys
 
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, BaseMessage
+from pydantic import Field
 
 from assistant.chain import AnswerChain, QuestionError
 from assistant.evaluation import load_questions
+from assistant.generators.extractive import split_sentences
 from assistant.language import LANGUAGES
 from assistant.prompts import Prompts, format_sources
 from assistant.retrieval import build_index
@@ -172,6 +176,44 @@ def test_the_question_can_also_be_searched_in_the_collections_other_languages(in
     assert default.invoke(question).translated_questions == []
     extractive = chain.settings.model_copy(update={"search_translations": True})
     assert AnswerChain(extractive, chain.retriever, None).invoke(question).translated_questions == []
+
+
+class RecordingChatModel(GenericFakeChatModel):
+    """A scripted model that keeps the messages it was given."""
+
+    prompts: list[list[BaseMessage]] = Field(default_factory=list)
+
+    def _stream(self, messages, *args, **kwargs):
+        self.prompts.append(messages)
+        yield from super()._stream(messages, *args, **kwargs)
+
+
+def _sources_read(model: RecordingChatModel) -> dict[int, str]:
+    """What each numbered source said in the last prompt (the question's turn, after the examples)."""
+    prompt = str(model.prompts[-1][-1].content)
+    found = re.findall(r'<source id="(\d+)" title="[^"]*">\n(.*?)\n</source>', prompt, flags=re.DOTALL)
+    return {int(n): html.unescape(text) for n, text in found}
+
+
+def test_a_local_model_reads_the_best_sentence_of_each_of_the_top_three_passages(indexed_settings, chain):
+    question = "How many observer states does IOM have?"
+    local = indexed_settings.model_copy(update={"generator": "local"})
+    model = RecordingChatModel(messages=iter([AIMessage("IOM has 8 observer states [1].")]))
+    answer = AnswerChain(local, chain.retriever, model).invoke(question)
+    read = _sources_read(model)
+    assert sorted(read) == [1, 2, 3], "the top three passages, numbered as retrieved"
+    by_n = {p.n: p for p in answer.passages}
+    for n, text in read.items():
+        assert text in split_sentences(by_n[n].text), "one whole sentence of that passage"
+    assert sum(map(len, read.values())) < sum(len(by_n[n].text) for n in read)
+    assert any("8 nước quan sát viên" in text for text in read.values())
+    # What the user sees is whole: the retrieved passages and the cited one.
+    assert answer.citations and answer.citations[0].passage == by_n[answer.citations[0].n].text
+
+    whole = RecordingChatModel(messages=iter([AIMessage("IOM has 8 observer states [1].")]))
+    settings = local.model_copy(update={"prompt_sentences": 0, "prompt_passages": 2})
+    passages = AnswerChain(settings, chain.retriever, whole).invoke(question).passages
+    assert _sources_read(whole) == {p.n: p.text for p in passages[:2]}
 
 
 HOSTILE = """Migration update from the regional office.

@@ -46,8 +46,14 @@ def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, 
         Settings(_env_file=None)
 
 
-def test_the_small_local_model_reads_two_passages_an_endpoint_all_retrieved(monkeypatch: pytest.MonkeyPatch):
+def test_the_small_local_model_reads_three_best_sentences_an_endpoint_all_passages_whole(
+    monkeypatch: pytest.MonkeyPatch,
+):
     monkeypatch.delenv("ASSISTANT_PROMPT_PASSAGES", raising=False)
-    assert Settings(_env_file=None, generator="local").llm_passages == 2
-    assert Settings(_env_file=None, generator="openai", top_k=6).llm_passages == 6
-    assert Settings(_env_file=None, generator="local", prompt_passages=3).llm_passages == 3
+    monkeypatch.delenv("ASSISTANT_PROMPT_SENTENCES", raising=False)
+    local = Settings(_env_file=None, generator="local")
+    assert (local.llm_passages, local.llm_sentences) == (3, 1)
+    endpoint = Settings(_env_file=None, generator="openai", top_k=6)
+    assert (endpoint.llm_passages, endpoint.llm_sentences) == (6, 0)
+    chosen = Settings(_env_file=None, generator="local", prompt_passages=2, prompt_sentences=0)
+    assert (chosen.llm_passages, chosen.llm_sentences) == (2, 0)
