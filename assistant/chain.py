@@ -290,6 +290,10 @@ class AnswerChain:
             reason=result.reason,
             draft=None if result.passed else text,
         )
+        invented = [] if result.passed else guard.made_up(tidy, [p.text for p in passages], question)
+        if invented:  # in no retrieved passage at all: the model did not find it, the sources don't say
+            report.reason = f"in no retrieved passage: {', '.join(invented)}"
+            return {**declined, "guard": report}
         if result.passed:
             return {
                 "answer": result.text,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -126,7 +127,8 @@ def numbers_in(text: str) -> set[str]:
         found.add(value.rstrip("0").rstrip(".") if "." in value else value.lstrip("0") or "0")
     for match in _VIETNAMESE_SMALL.finditer(unicodedata.normalize("NFC", text)):
         found.add("2" if match.group() == "hai" else "3")
-    words = re.findall(r"[a-z]+|\d+(?:[.,]\d+)?", fold(text))
+    # An ordinal's ending is part of its number: "19th to 22nd March" is the 19th to 22 March.
+    words = re.findall(r"[a-z]+|\d+(?:[.,]\d+)?", re.sub(r"(\d)(?:st|nd|rd|th|er)\b", r"\1", fold(text)))
     for i, word in enumerate(words):
         following = words[i + 1] if i + 1 < len(words) else ""
         if word in _MONTH_NUMBERS and (following.isdigit() or (i and words[i - 1].isdigit())):
@@ -404,6 +406,18 @@ def check(answer: str, passages: dict[int, str], question: str = "") -> GuardRes
         return GuardResult(text, [], dropped, reason="the answer cites no retrieved passage")
     reason = f"not in the cited passages: {', '.join(unsupported)}" if unsupported else None
     return GuardResult(text, cited, dropped, unsupported, repaired, reason)
+
+
+def made_up(answer: str, passages: Iterable[str], question: str = "") -> list[str]:
+    """The figures and names of `answer` that no passage states at all, cited or not. A model
+    that writes one did not find what is asked and filled the gap ("Tổng giám đốc IOM hiện nay
+    là ông Nguyễn Minh Khải" from passages that name no Director General): the sources don't
+    say, which a quoted sentence put in its place would hide."""
+    everything = Evidence.of(" ".join(passages))
+    asked = Evidence.of(question)
+    return [
+        claim for sentence in _sentences(answer) for claim in unsupported_claims(sentence, everything, asked)
+    ]
 
 
 def _joined(evidence: dict[int, Evidence], passages: dict[int, str], numbers: list[int]) -> Evidence:

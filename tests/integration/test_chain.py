@@ -154,6 +154,16 @@ def test_a_reply_without_the_figure_asked_for_is_shown_as_the_sources_not_saying
     assert answer.refused and answer.answer == LANGUAGES["en"].not_in_sources and answer.guard.fired
 
 
+def test_a_reply_with_a_name_no_passage_states_is_shown_as_the_sources_not_saying(indexed_settings, chain):
+    """The 1.5B model's reply to eval vi-18: a Director General the sources never name. A quote
+    in its place would look like an answer; the sources do not say."""
+    reply = "Tổng giám đốc IOM hiện nay là ông Nguyễn Minh Khải [1]."
+    model = GenericFakeChatModel(messages=iter([AIMessage(reply)]))
+    answer = AnswerChain(indexed_settings, chain.retriever, model).invoke("Tổng giám đốc IOM hiện nay là ai?")
+    assert answer.refused and answer.answer == LANGUAGES["vi"].not_in_sources
+    assert answer.guard.fired and answer.guard.draft == reply and "Nguyễn Minh Khải" in answer.guard.reason
+
+
 def test_the_question_can_also_be_searched_in_the_collections_other_languages(indexed_settings, chain):
     question = "How many observer states does IOM have?"
     translations = ["Combien d'États observateurs compte l'OIM ?", "IOM có bao nhiêu quốc gia quan sát viên?"]

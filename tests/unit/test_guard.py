@@ -3,6 +3,7 @@ import pytest
 from assistant.guard import (
     check,
     fold,
+    made_up,
     misses_what_is_asked,
     names_in,
     number_value,
@@ -93,6 +94,20 @@ def test_citations_after_the_full_stop_belong_to_the_sentence():
     assert result.passed and result.repaired == []
     swapped = check("IOM has 8 observer states. [2] David Knight led the mission. [1]", PASSAGES)
     assert swapped.passed and swapped.repaired == ["[2]→[1]", "[1]→[2]"]
+
+
+def test_a_figure_or_name_in_no_retrieved_passage_is_made_up_one_in_another_passage_is_not():
+    passages = list(PASSAGES.values())
+    assert made_up("IOM has 8 observer states and 15 partners [2].", passages) == ["15"]
+    assert made_up("Tổng giám đốc IOM là ông Nguyễn Minh Khải [1].", passages) == ["Nguyễn Minh Khải"]
+    assert made_up("David Knight noted 8 observer states [3].", passages) == []  # in 2 and 1
+    assert made_up("Kendra Rinas has 9 staff [3].", passages, "Does Kendra Rinas have 9 staff?") == []
+
+
+def test_an_ordinal_date_is_the_same_date():
+    en = {1: "From 19th to 22nd March, IOM Vietnam hosted a study visit to Bangkok."}
+    assert check("La visite a eu lieu du 19 au 22 mars [1].", en).passed
+    assert not check("La visite a eu lieu du 19 au 22 avril [1].", en).passed
 
 
 def test_dates_and_small_numbers_match_across_languages():
