@@ -32,6 +32,20 @@ def test_no_question_already_contains_an_accepted_answer():
     assert parrots == []
 
 
+def test_every_accepted_answer_set_is_stated_in_its_gold_article():
+    """Else a right answer copied from the source in its own words scores as wrong (en-01 accepted
+    only English dates; the date is stated only in French, "28 novembre 2024")."""
+    unreachable = [
+        q.id
+        for q in load_questions()
+        if q.answerable
+        and not answer_matches(
+            " ".join((SEEDS / f"{g}.txt").read_text("utf-8") for g in q.gold), q.answer_any
+        )
+    ]
+    assert unreachable == []
+
+
 def test_metrics():
     assert first_gold_rank([["a"], ["b", "c"]], ["c"]) == 2
     assert first_gold_rank([["a"]], ["z"]) is None
