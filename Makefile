@@ -70,6 +70,7 @@ format: install-dev
 bench: install
 	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[bench]"
 	$(BIN)/python bench/index_and_retrieve.py
+	$(BIN)/python bench/reader_ceiling.py
 	$(BIN)/python bench/answer_latency.py
 	$(BIN)/python bench/load.py
 
