@@ -104,30 +104,54 @@ def test_a_figure_or_name_in_no_retrieved_passage_is_made_up_one_in_another_pass
     assert made_up("Kendra Rinas has 9 staff [3].", passages, "Does Kendra Rinas have 9 staff?") == []
 
 
-def test_an_ordinal_date_is_the_same_date():
-    en = {1: "From 19th to 22nd March, IOM Vietnam hosted a study visit to Bangkok."}
-    assert check("La visite a eu lieu du 19 au 22 mars [1].", en).passed
-    assert not check("La visite a eu lieu du 19 au 22 avril [1].", en).passed
+_VI_PROFILE = "Hồ sơ Di cư Việt Nam 2023 được công bố tại hai hội thảo ở Hà Nội và Thành phố Hồ Chí Minh."
+_EN_MEETING = "Kendra Rinas met Vice Minister Le Thi Thu Hang on November 13."
 
 
-def test_dates_and_small_numbers_match_across_languages():
-    vi = {1: "Hồ sơ Di cư Việt Nam 2023 được công bố tại hai hội thảo ở Hà Nội và Thành phố Hồ Chí Minh."}
-    assert check("The profile was launched at two workshops, in Hà Nội and Hồ Chí Minh [1].", vi).passed
-    assert not check("The profile was launched at three workshops [1].", vi).passed
-    en_places = {1: "The profile was launched at workshops in Hanoi and Ho Chi Minh City."}
-    assert check("Hồ sơ được công bố tại Hà Nội và TP Hồ Chí Minh [1].", en_places).passed
-    assert check("It was launched in Hanoi and Ho Chi Minh City [1].", vi).passed
-    assert check("Il a été lancé à Hanoï et à Hô Chi Minh-Ville [1].", vi).passed
-    assert not check("It was launched in Hanoi and Da Nang City [1].", vi).passed
-    en = {1: "Kendra Rinas met Vice Minister Le Thi Thu Hang on November 13."}
-    assert check("Bà Kendra Rinas gặp Thứ trưởng Lê Thị Thu Hằng ngày 13/11 [1].", en).passed
-    assert not check("Bà Kendra Rinas gặp Thứ trưởng Lê Thị Thu Hằng ngày 13/12 [1].", en).passed
-
-
-def test_names_spelled_differently_and_initialisms_are_recognised():
-    ilo = {1: "l'Organisation internationale du Travail a présenté l'initiative « frais 0 »."}
-    assert check("The Organization Internationale du Travail (OIT) presented it [1].", ilo).passed
-    assert not check("The International Monetary Fund (IMF) presented it [1].", ilo).passed
+@pytest.mark.parametrize(
+    ("source", "answer", "supported"),
+    [
+        # an ordinal date is the same date
+        (
+            "From 19th to 22nd March, IOM Vietnam hosted a study visit.",
+            "La visite a eu lieu du 19 au 22 mars.",
+            True,
+        ),
+        (
+            "From 19th to 22nd March, IOM Vietnam hosted a study visit.",
+            "La visite a eu lieu du 19 au 22 avril.",
+            False,
+        ),
+        # small numbers, places and dates across languages
+        (_VI_PROFILE, "The profile was launched at two workshops, in Hà Nội and Hồ Chí Minh.", True),
+        (_VI_PROFILE, "The profile was launched at three workshops.", False),
+        (_VI_PROFILE, "It was launched in Hanoi and Ho Chi Minh City.", True),
+        (_VI_PROFILE, "Il a été lancé à Hanoï et à Hô Chi Minh-Ville.", True),
+        (_VI_PROFILE, "It was launched in Hanoi and Da Nang City.", False),
+        (
+            "The profile was launched in Hanoi and Ho Chi Minh City.",
+            "Hồ sơ được công bố tại Hà Nội và TP Hồ Chí Minh.",
+            True,
+        ),
+        (_EN_MEETING, "Bà Kendra Rinas gặp Thứ trưởng Lê Thị Thu Hằng ngày 13/11.", True),
+        (_EN_MEETING, "Bà Kendra Rinas gặp Thứ trưởng Lê Thị Thu Hằng ngày 13/12.", False),
+        # names spelled differently, initialisms
+        (
+            "l'Organisation internationale du Travail a présenté l'initiative « frais 0 ».",
+            "The Organization Internationale du Travail (OIT) presented it.",
+            True,
+        ),
+        (
+            "l'Organisation internationale du Travail a présenté l'initiative « frais 0 ».",
+            "The International Monetary Fund (IMF) presented it.",
+            False,
+        ),
+    ],
+)
+def test_figures_dates_and_names_match_across_languages_and_spellings(
+    source: str, answer: str, supported: bool
+):
+    assert check(f"{answer.removesuffix('.')} [1].", {1: source}).passed is supported
 
 
 def test_extractors():
