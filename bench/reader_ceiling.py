@@ -6,7 +6,7 @@ For each prompt shape (how many retrieved passages, cut to how many of their bes
 sentences, as `ASSISTANT_PROMPT_PASSAGES` / `ASSISTANT_PROMPT_SENTENCES` do), the share of
 answerable evaluation questions whose accepted answer appears in what the model reads: the
 accuracy a perfect reader of that prompt could reach. Side by side with whole passages (the
-baseline) and with the prompt's size. No LLM runs, so the whole table takes about a minute.
+baseline) and with the prompt's size. No LLM runs: the whole table takes about 20 s.
 An answer stated only in another language's words than the accepted ones counts as missing, so
 the ceilings are slightly low. Writes bench/results/reader_ceiling-<time>.json.
 """
