@@ -1,0 +1,43 @@
+import pytest
+
+from assistant.language import is_small_talk, reply_language
+
+
+@pytest.mark.parametrize(
+    ("question", "code"),
+    [
+        # Names must not decide: the question words do.
+        ("Who is Le Thi Thu Hang?", "en"),
+        ("What did Phan Thi Minh Giang say?", "en"),
+        ("Who won the 2018 World Cup?", "en"),
+        ("Where did Thứ trưởng Lê Thị Thu Hằng receive bà Kendra Rinas on 11/11?", "en"),
+        ("Qui est David Knight ?", "fr"),
+        ("Qui a présidé la conférence du 18 décembre à Hanoï ?", "fr"),
+        ("Combien d'États membres compte l'OIM ?", "fr"),
+        ("Où est Hanoï ?", "fr"),
+        ("Ai là Kendra Rinas?", "vi"),
+        ("Stuart Simpson là ai?", "vi"),
+        ("IOM có bao nhiêu quốc gia thành viên?", "vi"),
+        ("Hội nghị diễn ra vào ngày nào?", "vi"),
+        # Nothing to go on but a greeting.
+        ("hi", "en"),
+        ("bonjour", "fr"),
+        ("xin chào", "vi"),
+        # Longer questions, as before.
+        ("How many migrants leave the Greater Mekong Sub-region each year to work abroad?", "en"),
+        ("Quels travailleurs ont été évacués de Libye en 2014 ?", "fr"),
+        ("Luật số 69 về người lao động Việt Nam đi làm việc ở nước ngoài được sửa đổi năm nào?", "vi"),
+    ],
+)
+def test_the_reply_language_is_the_questions_not_its_names(question, code):
+    assert reply_language(question).code == code
+
+
+@pytest.mark.parametrize("question", ["a", "hi", "ok thanks", "Merci !", "cảm ơn", "Hello!"])
+def test_greetings_and_single_letters_are_small_talk(question):
+    assert is_small_talk(question)
+
+
+@pytest.mark.parametrize("question", ["IOM?", "Who is David Knight?", "budget", "Hà Nội"])
+def test_anything_with_a_word_to_look_up_is_a_question(question):
+    assert not is_small_talk(question)
