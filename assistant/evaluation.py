@@ -18,6 +18,8 @@ from typing import Any
 
 from langchain_core.documents import Document
 
+from assistant.language import answer_language
+
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "eval" / "questions.jsonl"
 
 Hit = Sequence[str]
@@ -185,6 +187,7 @@ class AnswerRow:
     rank: int | None
     total_ms: float
     first_token_ms: float | None
+    wrong_language: bool = False
 
 
 @dataclass
@@ -209,6 +212,7 @@ class AnswerReport:
             "refusal_rate_unanswerable": rate([r for r in unanswerable if r.refused], unanswerable),
             "false_refusal_rate": rate([r for r in answerable if r.refused], answerable),
             "guard_rate": rate([r for r in checked if r.guard_fired], checked),
+            "wrong_language_rate": rate([r for r in rows if r.wrong_language], rows),
             "latency_ms": latency_summary([r.total_ms for r in rows]),
             "first_token_ms": latency_summary(firsts) if firsts else None,
         }
@@ -224,6 +228,7 @@ class AnswerReport:
             },
             "wrong": [r.question.id for r in self.rows if r.question.answerable and not r.correct],
             "not_refused": [r.question.id for r in self.rows if not r.question.answerable and not r.refused],
+            "wrong_language": [r.question.id for r in self.rows if r.wrong_language],
         }
 
 
@@ -249,6 +254,7 @@ def evaluate_answers(
             rank=first_gold_rank(hits, question.gold) if question.answerable else None,
             total_ms=answer.timings_ms.get("total", 0.0),
             first_token_ms=answer.timings_ms.get("first_token"),
+            wrong_language=answer_language(answer.answer) not in (None, answer.language),
         )
         rows.append(row)
         if progress:
