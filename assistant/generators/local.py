@@ -13,9 +13,10 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
@@ -55,6 +56,20 @@ def free_cores(sample_seconds: float = 0.5) -> int:
     return max(1, min(total, total - busy))
 
 
+def _payload(messages: list[BaseMessage]) -> list[dict[str, str]]:
+    return [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
+
+
+def cached_prefix(cached: Sequence[int], tokens: Sequence[int]) -> int:
+    """How many of `tokens` the KV cache already holds (the common prefix)."""
+    same = 0
+    for a, b in zip(cached, tokens, strict=False):
+        if a != b:
+            break
+        same += 1
+    return same
+
+
 class LlamaCppChatModel(BaseChatModel):
     model_path: str
     n_ctx: int = 4096
@@ -62,6 +77,7 @@ class LlamaCppChatModel(BaseChatModel):
     max_tokens: int = 256
     temperature: float = 0.0
     _llama: Any = PrivateAttr(default=None)
+    _formatter: Any = PrivateAttr(default=None)
 
     @property
     def _llm_type(self) -> str:
@@ -89,6 +105,54 @@ class LlamaCppChatModel(BaseChatModel):
             )
         return self._llama
 
+    def choice_logprobs(self, messages: list[BaseMessage], choices: Sequence[str]) -> dict[str, float]:
+        """The log-probability of each choice (one token each, e.g. "0"-"9") as the first token
+        of the reply: one forward pass over what follows the cached prefix, nothing generated.
+
+        llama.cpp no longer copies logits into `Llama.scores` without `logits_all` (which would
+        keep a row per prompt token), so the last position's logits are read from the context.
+        The tokens evaluated stay in the KV cache, so a reply that continues this conversation
+        pays only for its own tokens."""
+        import llama_cpp
+
+        llama = self.load()
+        tokens = self._prompt_tokens(llama, messages)
+        ids = {choice: self._single_token(llama, choice) for choice in choices}
+        with _ONE_AT_A_TIME:
+            cached = min(cached_prefix(llama.input_ids[: llama.n_tokens], tokens), len(tokens) - 1)
+            llama.n_tokens = cached  # eval() drops the KV cache past n_tokens before decoding
+            llama.eval(tokens[cached:])
+            logits = np.ctypeslib.as_array(
+                llama_cpp.llama_get_logits_ith(llama.ctx, -1), shape=(llama.n_vocab(),)
+            ).astype(np.float64)
+        top = logits.max()
+        log_total = top + np.log(np.exp(logits - top).sum())
+        return {choice: float(logits[token] - log_total) for choice, token in ids.items()}
+
+    def _prompt_tokens(self, llama: Any, messages: list[BaseMessage]) -> list[int]:
+        """The chat as the model's own template writes it, ending where the assistant replies:
+        the same tokens `create_chat_completion` would evaluate, so their cache is shared."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        if self._formatter is None:
+            eos = llama.token_eos()
+            bos = llama.token_bos()
+            self._formatter = Jinja2ChatFormatter(
+                template=llama.metadata["tokenizer.chat_template"],
+                eos_token=llama._model.token_get_text(eos),
+                bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
+                stop_token_ids=[eos],
+            )
+        result = self._formatter(messages=_payload(messages))
+        return llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+
+    @staticmethod
+    def _single_token(llama: Any, text: str) -> int:
+        tokens = llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        if len(tokens) != 1:
+            raise ValueError(f"{text!r} is {len(tokens)} tokens for this model; choices must be one")
+        return tokens[0]
+
     def _stream(
         self,
         messages: list[BaseMessage],
@@ -97,7 +161,7 @@ class LlamaCppChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         llama = self.load()
-        payload = [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
+        payload = _payload(messages)
         with _ONE_AT_A_TIME:
             for chunk in llama.create_chat_completion(
                 messages=payload,
