@@ -64,10 +64,12 @@ class Citation(BaseModel):
     language: str
     start: int
     end: int
+    quote: Quote | None = Field(None, description="The sentence the answer was written from.")
 
     @classmethod
-    def of(cls, passage: Passage) -> Citation:
+    def of(cls, passage: Passage, quote: Quote | None = None) -> Citation:
         return cls(
+            quote=quote,
             n=passage.n,
             source=passage.source,
             title=passage.title,
@@ -78,6 +80,17 @@ class Citation(BaseModel):
             start=passage.start,
             end=passage.end,
         )
+
+
+class Quote(BaseModel):
+    """The sentence an answer was written from, where it stands in its passage, and how sure the
+    model was that it states the answer."""
+
+    n: int
+    sentence: str
+    start: int = Field(description="Offset of the sentence in the passage text.")
+    end: int
+    probability: float
 
 
 class GuardReport(BaseModel):
@@ -108,6 +121,9 @@ class Answer(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     passages: list[Passage] = Field(default_factory=list)
     guard: GuardReport = Field(default_factory=GuardReport)
+    closest: Quote | None = Field(
+        None, description="On a refusal: the sentence nearest to an answer, shown as only that."
+    )
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
     def batch_record(self, record_id: Any) -> dict[str, Any]:

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import PromptTemplate
 
-from assistant import guard
-from assistant.answer import Answer, Citation, GuardReport, Passage
+from assistant import abstention, guard
+from assistant.answer import Answer, Citation, GuardReport, Passage, Quote
 from assistant.generators.extractive import ExtractiveGenerator
 from assistant.generators.local import LlamaCppChatModel
-from assistant.language import LANGUAGES, ReplyLanguage, reply_language
+from assistant.guard import CITATION
+from assistant.language import LANGUAGES, ReplyLanguage, answer_language, is_small_talk, reply_language
 from assistant.llm import GeneratorUnavailable
 from assistant.prompts import NOT_IN_SOURCES, Prompts, format_history, format_sources
+from assistant.selection import YES, Candidate, Selection, candidates, select, verification_messages
 from assistant.settings import Settings
 from vectorstore.languages import foreign_language
 from vectorstore.retriever import HybridRetriever
@@ -59,9 +62,10 @@ class QuestionError(ValueError):
 
 @dataclass(frozen=True)
 class Event:
-    kind: Literal["status", "token", "answer"]
+    kind: Literal["status", "evidence", "token", "answer"]
     text: str = ""
     answer: Answer | None = None
+    quotes: tuple[Quote, ...] = ()  # `evidence`: the sentences being read, then the one chosen
 
 
 class AnswerChain:
@@ -95,10 +99,17 @@ class AnswerChain:
             if isinstance(model, LlamaCppChatModel):
                 model.load()  # once per model: a second call returns the loaded one
         if isinstance(self.llm, LlamaCppChatModel):
-            # The system prompt and the worked examples are the same for every question: evaluated
-            # now, they stay in llama.cpp's prompt cache and the first question skips them.
-            messages = self.prompts.answer.format_messages(sources="", question="?", language_name="English")
-            self.llm.invoke(messages, max_tokens=1)
+            # The system prompt (and the worked examples) are the same for every question:
+            # evaluated now, they stay in llama.cpp's prompt cache and the first question skips them.
+            if self._selects:
+                self.llm.choice_logprobs(
+                    self.prompts.verify.format_messages(question="?", sentence="?"), [YES]
+                )
+            else:
+                messages = self.prompts.answer.format_messages(
+                    sources="", question="?", language_name="English"
+                )
+                self.llm.invoke(messages, max_tokens=1)
 
     def invoke(self, question: str, history: History = (), top_k: int | None = None) -> Answer:
         for event in self.stream(question, history, top_k):
@@ -112,6 +123,9 @@ class AnswerChain:
         question = self._validated(question)
         language = reply_language(question)
         timings: dict[str, float] = {}
+        if is_small_talk(question):  # "hi", "ok thanks", "a": nothing to look up, so no quotes
+            yield Event("answer", answer=self._invitation(question, language, started))
+            return
 
         standalone = question
         if history:
@@ -130,7 +144,10 @@ class AnswerChain:
 
         mark = time.perf_counter()
         extractive = ExtractiveGenerator(retriever.function)
-        documents = retriever.search(standalone, top_k or self.settings.top_k, translations)
+        k = top_k or self.settings.top_k
+        if self._selects:  # candidate sentences come from more passages than are shown
+            k = max(k, self.settings.select_passages)
+        documents = retriever.search(standalone, k, translations)
         passages = [Passage.from_document(n, doc) for n, doc in enumerate(documents, start=1)]
         timings["retrieve"] = _ms(mark)
 
@@ -147,6 +164,11 @@ class AnswerChain:
             answer = Answer(**base, answer=language.not_in_sources, refused=True, generator="none")
         elif self.llm is None:
             answer = Answer(**base, **self._extractive(extractive, standalone, passages, language))
+        elif self._selects:
+            fields = yield from self._select_and_answer(
+                standalone, passages, language, extractive, timings, started
+            )
+            answer = Answer(**base, **fields)
         else:
             yield Event("status", "generating")
             parts: list[str] = []
@@ -163,7 +185,24 @@ class AnswerChain:
         answer.timings_ms = timings
         yield Event("answer", answer=answer)
 
+    @property
+    def _selects(self) -> bool:
+        """Whether answers are written from a sentence chosen by probability (`answer_mode`)."""
+        return self.settings.answer_mode == "select" and hasattr(self.llm, "choice_logprobs")
+
     # -- steps --------------------------------------------------------------------------------------
+    def _invitation(self, question: str, language: ReplyLanguage, started: float) -> Answer:
+        return Answer(
+            question=question,
+            standalone_question=question,
+            language=language.code,
+            requested_generator=self.requested,
+            answer=language.invitation,
+            refused=True,
+            generator="none",
+            timings_ms={"total": _ms(started)},
+        )
+
     def _validated(self, question: str) -> str:
         """The question on one line, control characters removed; a `QuestionError` saying what
         to change when it cannot be answered as it is."""
@@ -241,6 +280,91 @@ class AnswerChain:
         except Exception as exc:
             raise GeneratorUnavailable(_unavailable(exc)) from exc
 
+    def _select_and_answer(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        language: ReplyLanguage,
+        ranker: ExtractiveGenerator,
+        timings: dict[str, float],
+        started: float,
+    ) -> Generator[Event, None, dict]:
+        """Candidates → P(Yes) for each, best first → abstain? → the answer, written from the
+        chosen sentence only, continuing its judgement's chat (that prompt stays cached)."""
+        mark = time.perf_counter()
+        items = candidates(ranker, question, passages, self.settings.select_sentences)
+        yield Event("evidence", "reading", quotes=tuple(quote_of(c) for c in items[:3]))
+        timings["candidates"] = _ms(mark)
+        try:
+            selection = select(
+                self.llm,  # type: ignore[arg-type]  # `_selects` checked it judges
+                self.prompts.verify,
+                question,
+                items,
+                enough=self.settings.selection_enough,
+            )
+        except Exception as exc:
+            raise GeneratorUnavailable(_unavailable(exc)) from exc
+        timings["select"] = _ms(mark)
+        chosen = selection.chosen
+        closest = quote_of(chosen, selection) if chosen else None
+        declined = {"answer": language.not_in_sources, "refused": True, "generator": self.requested}
+        reason = abstention.reason(selection, self.settings.min_selection_confidence)
+        if chosen is None or closest is None or reason:
+            report = GuardReport(checked=True, fired=True, reason=reason or "no candidate sentence")
+            return {**declined, "closest": closest, "guard": report}
+        yield Event("evidence", "chosen", quotes=(closest,))
+
+        messages = [
+            *verification_messages(self.prompts.verify, question, chosen),
+            AIMessage(YES),
+            HumanMessage(self.prompts.answer_from.format(language_name=language.name)),
+        ]
+        parts: list[str] = []
+        for token in self._stream_reply(messages):
+            if not parts:
+                timings["first_token"] = _ms(started)
+            parts.append(token)
+            yield Event("token", token)
+        draft = "".join(parts)
+        text = written_answer(draft)
+        invented = guard.made_up(text, [chosen.evidence], question) if text else []
+        if not text or _DECLINES.search(text) or invented:
+            reason = f"not in the chosen sentence: {', '.join(invented)}" if invented else "declined"
+            report = GuardReport(checked=True, fired=True, reason=reason, draft=draft)
+            return {**declined, "closest": closest, "guard": report}
+        report = GuardReport(checked=True)
+        if answer_language(text) not in (None, language.code):  # written once more, then quoted
+            retry = [*messages, AIMessage(draft), HumanMessage(f"Write that answer in {language.name}.")]
+            again = written_answer("".join(self._stream_reply(retry)))
+            report = GuardReport(
+                checked=True, fired=True, reason=f"answer not in {language.name}", draft=draft
+            )
+            if (
+                again
+                and answer_language(again) in (None, language.code)
+                and not guard.made_up(again, [chosen.evidence], question)
+            ):
+                text = again
+            else:
+                text = f"{language.quoting}\n\n“{chosen.sentence}”"
+        return {
+            "answer": cite(text, chosen.passage.n),
+            "refused": False,
+            "generator": self.requested,
+            "citations": [Citation.of(chosen.passage, closest)],
+            "guard": report,
+        }
+
+    def _stream_reply(self, messages: list[BaseMessage]) -> Iterator[str]:
+        assert self.llm is not None
+        try:
+            for chunk in self.llm.stream(messages):
+                if chunk.content:
+                    yield str(chunk.content)
+        except Exception as exc:
+            raise GeneratorUnavailable(_unavailable(exc)) from exc
+
     def _extractive(
         self,
         extractive: ExtractiveGenerator,
@@ -303,6 +427,32 @@ class AnswerChain:
                 "guard": report,
             }
         return {**self._extractive(extractive, question, passages, language, draft=text), "guard": report}
+
+
+def quote_of(candidate: Candidate, selection: Selection | None = None) -> Quote:
+    probability = selection.probability(candidate) if selection else 0.0
+    return Quote(
+        n=candidate.passage.n,
+        sentence=candidate.sentence,
+        start=candidate.start,
+        end=candidate.end,
+        probability=round(probability, 4),
+    )
+
+
+def written_answer(reply: str) -> str:
+    """The model's answer without citation marks of its own (the code sets the citation) and
+    without what small models wrap it in; the first line only."""
+    lines = [line for line in reply.strip().splitlines() if line.strip()]
+    text = CITATION.sub("", _tidy(lines[0], 0)) if lines else ""
+    return re.sub(r"\s+([.,;:!?])", r"\1", text).strip()
+
+
+def cite(text: str, n: int) -> str:
+    """`text` with the citation `[n]` before its final full stop."""
+    body = text.rstrip()
+    end = len(body) - len(body.rstrip(".!?…"))
+    return f"{body[: len(body) - end].rstrip()} [{n}]{body[len(body) - end :] or '.'}"
 
 
 def _tidy(text: str, passages: int) -> str:

@@ -26,6 +26,10 @@ class Prompts:
     answer: ChatPromptTemplate
     condense: PromptTemplate
     translate: PromptTemplate
+    # Evidence selection: does this sentence answer the question? read as P(Yes) for each
+    # candidate; then the answer, written from the chosen sentence in the same conversation.
+    verify: ChatPromptTemplate
+    answer_from: PromptTemplate
 
     @classmethod
     def load(cls, folder: Path) -> Prompts:
@@ -33,7 +37,7 @@ class Prompts:
             return (folder / name).read_text(encoding="utf-8").strip()
 
         # The system prompt has no variables: it is the same for every question (and cacheable).
-        system = read("system.md").replace("{", "{{").replace("}", "}}")
+        system = _literal(read("system.md"))
         question = read("answer.md")
         messages: list = [("system", system)]
         if (folder / "examples.toml").is_file():
@@ -49,7 +53,16 @@ class Prompts:
             answer=ChatPromptTemplate.from_messages([*messages, ("human", question)]),
             condense=PromptTemplate.from_template(read("condense.md")),
             translate=PromptTemplate.from_template(read("translate.md")),
+            verify=ChatPromptTemplate.from_messages(
+                [("system", _literal(read("verify.md"))), ("human", read("verify_question.md"))]
+            ),
+            answer_from=PromptTemplate.from_template(read("answer_from.md")),
         )
+
+
+def _literal(text: str) -> str:
+    """A prompt with no variables, braces kept as written."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def load_examples(path: Path) -> list[dict[str, str]]:

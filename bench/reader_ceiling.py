@@ -6,7 +6,8 @@ For each prompt shape (how many retrieved passages, cut to how many of their bes
 sentences, as `ASSISTANT_PROMPT_PASSAGES` / `ASSISTANT_PROMPT_SENTENCES` do), the share of
 answerable evaluation questions whose accepted answer appears in what the model reads: the
 accuracy a perfect reader of that prompt could reach. Side by side with whole passages (the
-baseline) and with the prompt's size. No LLM runs: the whole table takes about 20 s.
+baseline) and with the prompt's size; then for the `select` answer mode's shape: the ranker's best
+N sentences across the top P passages, judged one at a time. No LLM runs: about 20 s.
 An answer stated only in another language's words than the accepted ones counts as missing, so
 the ceilings are slightly low. Writes bench/results/reader_ceiling-<time>.json.
 """
@@ -27,11 +28,13 @@ from assistant.answer import Passage  # noqa: E402
 from assistant.evaluation import DEFAULT_QUESTIONS, answer_matches, load_questions  # noqa: E402
 from assistant.generators.extractive import ExtractiveGenerator  # noqa: E402
 from assistant.retrieval import make_retriever  # noqa: E402
+from assistant.selection import candidates  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 PASSAGES = (2, 3, 4, 6, 8)
 SENTENCES = (0, 1, 2)  # 0 = whole passages, the baseline
+CANDIDATES = (2, 4, 6, 8, 12)  # `select`: the best sentences across the passages
 
 
 def main() -> int:
@@ -42,6 +45,7 @@ def main() -> int:
     retriever = make_retriever(Settings(), k=max(PASSAGES))
     extractive = ExtractiveGenerator(retriever.function)
     shapes = {(p, s): {"found": [], "chars": []} for p in PASSAGES for s in SENTENCES}
+    pooled = {(p, n): [] for p in PASSAGES for n in CANDIDATES}
     answerable = [q for q in load_questions(args.questions) if q.answerable]
     for question in answerable:
         documents = retriever.search(question.question, max(PASSAGES))
@@ -54,6 +58,10 @@ def main() -> int:
             shape["chars"].append(len(text))
             if answer_matches(text, question.answer_any):
                 shape["found"].append(question.id)
+        for count, best in pooled:
+            items = candidates(extractive, question.question, passages[:count], best)
+            if any(answer_matches(c.evidence, question.answer_any) for c in items):
+                pooled[(count, best)].append(question.id)
 
     rows = []
     print(f"{len(answerable)} answerable questions; ceiling = share whose answer the prompt holds")
@@ -77,9 +85,22 @@ def main() -> int:
             )
         print(f"{count:>8} " + " ".join(f"{c:>14}" for c in cells))
 
+    print("select: the best N sentences across the top passages (ceiling)")
+    print(f"{'passages':>8} " + " ".join(f"{f'N={n}':>7}" for n in CANDIDATES))
+    pooled_rows = []
+    for count in PASSAGES:
+        cells = []
+        for best in CANDIDATES:
+            ceiling = len(pooled[(count, best)]) / len(answerable)
+            cells.append(f"{ceiling:>7.2f}")
+            pooled_rows.append({"passages": count, "candidates": best, "ceiling": ceiling})
+        print(f"{count:>8} " + " ".join(cells))
+
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"reader_ceiling-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-    out.write_text(json.dumps({"questions": len(answerable), "shapes": rows}, indent=2))
+    out.write_text(
+        json.dumps({"questions": len(answerable), "shapes": rows, "select": pooled_rows}, indent=2)
+    )
     print(f"wrote {out.relative_to(ROOT)}")
     return 0
 

@@ -304,3 +304,12 @@ def test_ask_prints_the_answer_then_numbered_sources_with_links(indexed_settings
     answer, sources = result.stdout.split("\nSources:\n")
     assert "[1]" in answer or "[2]" in answer
     assert "https://nld.com.vn/" in sources
+
+
+@pytest.mark.parametrize(
+    ("question", "language"), [("a", "en"), ("hi", "en"), ("ok thanks", "en"), ("merci", "fr")]
+)
+def test_nothing_to_look_up_gets_an_invitation_not_quotes(chain, question, language):
+    answer = chain.invoke(question)
+    assert answer.answer == LANGUAGES[language].invitation
+    assert answer.refused and not answer.citations and answer.generator == "none"

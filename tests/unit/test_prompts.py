@@ -26,7 +26,15 @@ def test_worked_examples_are_earlier_turns_between_the_system_prompt_and_the_que
 
 
 def test_without_an_examples_file_there_are_no_example_turns(tmp_path):
-    for name in ("system.md", "answer.md", "condense.md", "translate.md"):
+    for name in (
+        "system.md",
+        "answer.md",
+        "condense.md",
+        "translate.md",
+        "verify.md",
+        "verify_question.md",
+        "answer_from.md",
+    ):
         shutil.copy(ROOT / "prompts" / name, tmp_path)
     assert [m.type for m in _messages(tmp_path)] == ["system", "human"]
 

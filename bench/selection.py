@@ -1,0 +1,215 @@
+"""Evidence selection by probability: how often the sentence the model judges most likely to
+answer holds an accepted answer, how often it abstains on questions the articles do not answer,
+against the ranker's own first sentence (the baseline), in one run.
+
+    python bench/selection.py [--candidates 6] [--cache FILE]
+
+Asks the packaged model (2 threads) P(Yes) for "does this sentence answer the question?" for
+each of the ranker's best sentences of the top 6 passages, for every evaluation question, and
+caches them in bench/results/selection-<time>.json. `--cache FILE` re-scores a saved run in
+seconds: the rule (how many sentences to judge, when to stop early, when to abstain) is tuned
+without the model, with leave-one-out cross-validation of the abstention threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.answer import Passage  # noqa: E402
+from assistant.evaluation import DEFAULT_QUESTIONS, answer_matches, load_questions, percentile  # noqa: E402
+from assistant.generators.extractive import ExtractiveGenerator  # noqa: E402
+from assistant.llm import chat_model  # noqa: E402
+from assistant.prompts import Prompts  # noqa: E402
+from assistant.retrieval import make_retriever  # noqa: E402
+from assistant.selection import candidates, select  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+THRESHOLDS = [round(0.05 * i, 2) for i in range(1, 19)]
+
+
+def collect(path: Path, count: int) -> dict[str, Any]:
+    settings = Settings(_env_file=None, llm_threads=2, seeds_dir=ROOT / "seeds")
+    retriever = make_retriever(settings, k=settings.select_passages)
+    ranker = ExtractiveGenerator(retriever.function)
+    model = chat_model(settings)
+    prompt = Prompts.load(settings.prompts_dir).verify
+    rows = []
+    for question in load_questions(path):
+        started = time.perf_counter()
+        found = [Passage.from_document(n, d) for n, d in enumerate(retriever.search(question.question), 1)]
+        items = candidates(ranker, question.question, found, count)
+        ranked = time.perf_counter()
+        judged = []
+        for candidate in items:  # one at a time, to time each judgement
+            mark = time.perf_counter()
+            selection = select(model, prompt, question.question, [candidate])
+            judged.append((candidate, selection.confidence, time.perf_counter() - mark))
+        rows.append(
+            {
+                "id": question.id,
+                "answerable": question.answerable,
+                "rank_s": round(ranked - started, 3),
+                "candidates": [
+                    {
+                        "p_yes": round(p_yes, 4),
+                        "seconds": round(seconds, 3),
+                        "holds_answer": question.answerable
+                        and answer_matches(c.evidence, question.answer_any),
+                        "source": c.passage.source,
+                        "sentence": c.sentence,
+                    }
+                    for c, p_yes, seconds in judged
+                ],
+            }
+        )
+        best = max(judged, key=lambda j: j[1])
+        print(f"{question.id}: best p={best[1]:.2f} ({time.perf_counter() - started:.1f} s)", flush=True)
+    return {"candidates": count, "rows": rows}
+
+
+def choose(row: dict[str, Any], judge: int, enough: float) -> tuple[dict[str, Any], float]:
+    """The sentence the chain would choose and the seconds spent: judged in rank order, at most
+    `judge` of them, stopping at the first with P(Yes) >= `enough`."""
+    judged: list[dict[str, Any]] = []
+    for candidate in row["candidates"][:judge]:
+        judged.append(candidate)
+        if candidate["p_yes"] >= enough:
+            break
+    best = max(judged, key=lambda c: c["p_yes"])
+    return best, row["rank_s"] + sum(c["seconds"] for c in judged)
+
+
+def outcome(rows: list[dict[str, Any]], judge: int, enough: float, threshold: float) -> dict[str, Any]:
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    right = refused_unans = false_refusals = 0
+    seconds = []
+    for row in rows:
+        best, spent = choose(row, judge, enough)
+        seconds.append(spent)
+        refuses = best["p_yes"] < threshold
+        if row["answerable"]:
+            right += not refuses and best["holds_answer"]
+            false_refusals += refuses
+        else:
+            refused_unans += refuses
+    return {
+        "judge": judge,
+        "enough": enough,
+        "threshold": threshold,
+        "selection_accuracy": round(right / len(answerable), 4),
+        "refusals_unanswerable": round(refused_unans / len(unanswerable), 4) if unanswerable else 0.0,
+        "false_refusals": round(false_refusals / len(answerable), 4),
+        "seconds_p50": round(percentile(seconds, 50), 2),
+        "seconds_p95": round(percentile(seconds, 95), 2),
+    }
+
+
+def cross_validated(rows: list[dict[str, Any]], judge: int, enough: float) -> dict[str, Any]:
+    """Leave one question out: the threshold that does best on the others (right answers plus
+    refusals on unanswerables), applied to it; the sum over all questions."""
+    right = refused = declined = 0
+    for row in rows:
+        others = [r for r in rows if r is not row]
+
+        def merit(threshold: float, others: list[dict[str, Any]] = others) -> float:
+            scores = outcome(others, judge, enough, threshold)
+            return scores["selection_accuracy"] + scores["refusals_unanswerable"]
+
+        threshold = max(THRESHOLDS, key=merit)
+        best, _ = choose(row, judge, enough)
+        refuses = best["p_yes"] < threshold
+        if row["answerable"]:
+            right += not refuses and best["holds_answer"]
+            declined += refuses
+        else:
+            refused += refuses
+    answerable = sum(r["answerable"] for r in rows)
+    return {
+        "selection_accuracy": round(right / answerable, 4),
+        "refusals_unanswerable": round(refused / (len(rows) - answerable), 4),
+        "false_refusals": round(declined / answerable, 4),
+    }
+
+
+def report(run: dict[str, Any]) -> dict[str, Any]:
+    rows = run["rows"]
+    answerable = [r for r in rows if r["answerable"]]
+    print(f"{len(answerable)} answerable, {len(rows) - len(answerable)} unanswerable questions")
+    ranker_first = sum(r["candidates"][0]["holds_answer"] for r in answerable) / len(answerable)
+    results: dict[str, Any] = {"ranker_first_sentence": round(ranker_first, 4), "shapes": []}
+    print(f"baseline, the ranker's first sentence: selection accuracy {ranker_first:.2f}, never abstains")
+    print(
+        f"{'judge':>5} {'stop at':>7} {'ceiling':>7} {'cv acc.':>7} {'cv refused':>10} {'cv false ref.':>13} {'s p50':>6} {'s p95':>6}"
+    )
+    for judge in range(1, run["candidates"] + 1):
+        for enough in (0.5, 0.6, 0.7, 0.8, 1.01):
+            ceiling = sum(any(c["holds_answer"] for c in r["candidates"][:judge]) for r in answerable)
+            cv = cross_validated(rows, judge, enough)
+            timing = outcome(rows, judge, enough, 0.0)
+            shape = {
+                "judge": judge,
+                "enough": enough,
+                "ceiling": round(ceiling / len(answerable), 4),
+                **cv,
+                "seconds_p50": timing["seconds_p50"],
+                "seconds_p95": timing["seconds_p95"],
+            }
+            results["shapes"].append(shape)
+            print(
+                f"{judge:>5} {enough:>7} {shape['ceiling']:>7.2f} {cv['selection_accuracy']:>7.2f} "
+                f"{cv['refusals_unanswerable']:>10.2f} {cv['false_refusals']:>13.2f} "
+                f"{shape['seconds_p50']:>6.1f} {shape['seconds_p95']:>6.1f}"
+            )
+    best = max(
+        results["shapes"],
+        key=lambda s: (s["selection_accuracy"] + s["refusals_unanswerable"], -s["seconds_p50"]),
+    )
+    print(f"best shape: {best}")
+    print(
+        "accuracy against coverage at that shape (threshold: answered share, selection accuracy, refusals):"
+    )
+    curve = []
+    for threshold in THRESHOLDS:
+        scores = outcome(rows, best["judge"], best["enough"], threshold)
+        curve.append(scores)
+        print(
+            f"  {threshold:.2f}: answered {1 - scores['false_refusals']:.2f} of answerable, "
+            f"accuracy {scores['selection_accuracy']:.2f}, refused {scores['refusals_unanswerable']:.2f} of unanswerable"
+        )
+    results["best"] = best
+    results["curve"] = curve
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
+    parser.add_argument("--candidates", type=int, default=6)
+    parser.add_argument("--cache", type=Path, help="a saved run to re-score without the model")
+    args = parser.parse_args()
+    if args.cache:
+        run = json.loads(args.cache.read_text(encoding="utf-8"))
+        out = args.cache
+    else:
+        run = collect(args.questions, args.candidates)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = RESULTS / f"selection-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    run["report"] = report(run)
+    out.write_text(json.dumps(run, indent=1, ensure_ascii=False), encoding="utf-8")
+    print(f"wrote {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
