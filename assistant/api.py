@@ -33,9 +33,13 @@ def create_app(settings: Settings, chain: AnswerChain | None = None) -> FastAPI:
 
     @app.get("/articles/{source_id}", response_class=HTMLResponse, dependencies=[Depends(authorize)])
     def article(
-        source_id: str, start: int | None = Query(None, ge=0), end: int | None = Query(None, ge=0)
+        source_id: str,
+        start: int | None = Query(None, ge=0),
+        end: int | None = Query(None, ge=0),
+        quote_start: int | None = Query(None, ge=0),
+        quote_end: int | None = Query(None, ge=0),
     ) -> HTMLResponse:
-        found = load_article(settings, source_id, start, end)
+        found = load_article(settings, source_id, start, end, quote_start, quote_end)
         if found is None:
             return HTMLResponse(render_missing(source_id), status_code=404)
         return HTMLResponse(render_article(found))

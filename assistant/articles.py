@@ -6,6 +6,7 @@ Rendered with a Jinja2 template with autoescaping on, so nothing inside a docume
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +30,7 @@ class Article:
     url: str | None
     paragraphs: list[Markup]
     highlighted: bool
+    quoted: bool = False
 
 
 @lru_cache(maxsize=1)
@@ -41,20 +43,31 @@ def web_url(url: str | None) -> str | None:
     return url if url and url.startswith(("http://", "https://")) else None
 
 
-def passage_href(source: str, start: int, end: int) -> str:
-    """The link a citation uses: the article view, scrolled to the passage."""
-    return f"/articles/{source}?start={start}&end={end}#passage"
+def passage_href(source: str, start: int, end: int, quote: tuple[int, int] | None = None) -> str:
+    """The link a citation uses: the article view, scrolled to the passage, with the sentence the
+    answer was written from (document offsets) marked inside it."""
+    sentence = f"&quote_start={quote[0]}&quote_end={quote[1]}" if quote else ""
+    return f"/articles/{source}?start={start}&end={end}{sentence}#passage"
+
+
+def _span(start: int | None, end: int | None) -> tuple[int, int] | None:
+    return (start, end) if start is not None and end is not None and 0 <= start < end else None
 
 
 def load_article(
-    settings: Settings, source: str, start: int | None = None, end: int | None = None
+    settings: Settings,
+    source: str,
+    start: int | None = None,
+    end: int | None = None,
+    quote_start: int | None = None,
+    quote_end: int | None = None,
 ) -> Article | None:
     document = load_source(settings.seeds_dir, source, settings.load_limits)
     if document is None:
         return None
     text = document.page_content
-    span = (start, end) if start is not None and end is not None and 0 <= start < end else None
-    paragraphs, marked = _paragraphs(text, span)
+    quote = _span(quote_start, quote_end)
+    paragraphs, marked = _paragraphs(text, _span(start, end), quote)
     return Article(
         source=source,
         title=document.metadata["title"],
@@ -63,6 +76,7 @@ def load_article(
         url=web_url(document.metadata.get("url")),
         paragraphs=paragraphs,
         highlighted=marked,
+        quoted=marked and quote is not None,
     )
 
 
@@ -74,23 +88,26 @@ def render_missing(source: str) -> str:
     return _templates().get_template("missing.html").render(source=source)
 
 
-def _paragraphs(text: str, span: tuple[int, int] | None) -> tuple[list[Markup], bool]:
-    """One escaped paragraph per kept line; the part inside `span` wrapped in <mark>, the first
-    mark carrying id="passage" for the scroll target."""
+def _paragraphs(
+    text: str, span: tuple[int, int] | None, quote: tuple[int, int] | None = None
+) -> tuple[list[Markup], bool]:
+    """One escaped paragraph per kept line; the part inside `span` wrapped in <mark>, the part
+    inside `quote` in <mark class="quote">, the first mark carrying id="passage" for the scroll
+    target."""
+    spans = [(s, kind) for s, kind in ((span, ""), (quote, "quote")) if s is not None]
     paragraphs: list[Markup] = []
     marked = False
     for a, b in kept_line_spans(text):
-        if span is None or span[1] <= a or b <= span[0]:
-            paragraphs.append(escape(text[a:b]))
-            continue
-        lo, hi = max(a, span[0]), min(b, span[1])
-        anchor = Markup("" if marked else ' id="passage"')
-        paragraphs.append(
-            escape(text[a:lo])
-            + Markup("<mark%s>") % anchor
-            + escape(text[lo:hi])
-            + Markup("</mark>")
-            + escape(text[hi:b])
-        )
-        marked = True
+        cuts = sorted({a, b, *(x for (lo, hi), _ in spans for x in (lo, hi) if a < x < b)})
+        paragraph = Markup("")
+        for lo, hi in itertools.pairwise(cuts):
+            kinds = [kind for (s0, s1), kind in spans if s0 <= lo and hi <= s1]
+            if not kinds:
+                paragraph += escape(text[lo:hi])
+                continue
+            anchor = "" if marked else ' id="passage"'
+            style = ' class="quote"' if "quote" in kinds else ""
+            paragraph += Markup(f"<mark{anchor}{style}>") + escape(text[lo:hi]) + Markup("</mark>")
+            marked = True
+        paragraphs.append(paragraph)
     return paragraphs, marked

@@ -187,14 +187,19 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def print_answer(answer: Answer) -> None:
+    language = LANGUAGES.get(answer.language, LANGUAGES["en"])
     print(answer.answer)
-    if answer.guard.fired:
+    if answer.guard.fired and answer.generator == "extractive":
         _stderr(f"note: the model's answer was replaced by quotes ({answer.guard.reason})")
+    if answer.closest:
+        passage = next(p for p in answer.passages if p.n == answer.closest.n)
+        print(f"\n{language.closest}\n  “{answer.closest.sentence}” — {passage.title}")
     if answer.citations:
-        print(f"\n{LANGUAGES.get(answer.language, LANGUAGES['en']).sources}:")
+        print(f"\n{language.sources}:")
         for citation in answer.citations:
             link = citation.url or citation.source
-            print(f"  [{citation.n}] {citation.title} — {link}")
+            quote = f"\n      “{citation.quote.sentence}”" if citation.quote else ""
+            print(f"  [{citation.n}] {citation.title} — {link}{quote}")
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -255,6 +260,7 @@ def format_eval(result: dict) -> str:
         "refusal_rate_unanswerable",
         "false_refusal_rate",
         "guard_rate",
+        "wrong_language_rate",
     ]
     heads = [
         "hit@1",
@@ -264,6 +270,7 @@ def format_eval(result: dict) -> str:
         "refused unans.",
         "false refusals",
         "guard",
+        "wrong lang.",
         "p50 s",
         "p95 s",
         "TTFT p50 s",
@@ -280,6 +287,7 @@ def format_eval(result: dict) -> str:
         lines.append(f"{name:<9}" + "".join(f"{v:>15}" for v in values))
     lines.append(f"wrong answers: {', '.join(result['wrong']) or 'none'}")
     lines.append(f"unanswerable but answered: {', '.join(result['not_refused']) or 'none'}")
+    lines.append(f"wrong language: {', '.join(result['wrong_language']) or 'none'}")
     return "\n".join(lines)
 
 

@@ -64,6 +64,7 @@ def sources_of(answer: Answer) -> list[dict[str, Any]]:
             "title": c.title,
             "url": c.url,
             "passage": c.passage,
+            "quote": c.quote.sentence if c.quote else None,  # the sentence the answer was written from
             "article": citation_href(c),
         }
         for c in answer.citations

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from assistant.answer import Answer, Citation
+from assistant.answer import Answer, Citation, Quote
 from assistant.articles import passage_href, web_url
 from assistant.language import LANGUAGES
 
@@ -24,7 +24,9 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~=])")
 _ESCAPED_MARKER = re.compile(r"\\\[(\d+)\\\]")
 _LINKED_MARKER = re.compile(r"\[\[(\d+)\]\]\([^)]*\)")
 # What `linked_answer` writes for a citation, read back by `cited_passages`.
-_CITATION_LINK = re.compile(r'\[\[(\d+)\]\]\(/articles/([^?\s]+)\?start=(\d+)&end=(\d+)#passage "([^"]*)"\)')
+_CITATION_LINK = re.compile(
+    r'\[\[(\d+)\]\]\(/articles/([^?\s]+)\?start=(\d+)&end=(\d+)(?:&quote_start=\d+&quote_end=\d+)?#passage "([^"]*)"\)'
+)
 _BACKSLASH_ESCAPE = re.compile(r"\\(.)")
 
 
@@ -48,7 +50,9 @@ def linked_answer(answer: Answer) -> str:
 
 
 def citation_href(citation: Citation) -> str:
-    return passage_href(citation.source, citation.start, citation.end)
+    quote = citation.quote
+    sentence = (citation.start + quote.start, citation.start + quote.end) if quote else None
+    return passage_href(citation.source, citation.start, citation.end, sentence)
 
 
 def sources_title(answer: Answer) -> str:
@@ -64,11 +68,33 @@ def sources_markdown(citations: Iterable[Citation]) -> str:
             c.passage if len(c.passage) <= PASSAGE_PREVIEW_CHARS else c.passage[:PASSAGE_PREVIEW_CHARS] + "…"
         )
         original = f" · [original]({web_url(c.url)})" if web_url(c.url) else ""
+        # The sentence the answer was written from comes first, in bold; then the passage.
+        quote = f"> **{escape_markdown(' '.join(c.quote.sentence.split()))}**\n>\n" if c.quote else ""
         blocks.append(
             f"**[{c.n}]** [{escape_markdown(c.title)}]({citation_href(c)}) · {c.language}{original}\n\n"
-            f"> {escape_markdown(' '.join(passage.split()))}"
+            f"{quote}> {escape_markdown(' '.join(passage.split()))}"
         )
     return "\n\n".join(blocks)
+
+
+def quotes_markdown(quotes: Iterable[Quote]) -> str:
+    """Sentences being read, quoted and escaped (the evidence shown before the answer)."""
+    return "\n\n".join(f"> {escape_markdown(' '.join(q.sentence.split()))} [{q.n}]" for q in quotes)
+
+
+def closest_markdown(answer: Answer) -> str:
+    """On a refusal: the sentence nearest to an answer, with a link to it in its article, so the
+    user sees what the articles do say without taking it for the answer."""
+    quote = answer.closest
+    passage = next((p for p in answer.passages if quote and p.n == quote.n), None)
+    if quote is None or passage is None:
+        return ""
+    href = passage_href(
+        passage.source, passage.start, passage.end, (passage.start + quote.start, passage.start + quote.end)
+    )
+    return (
+        f"> {escape_markdown(' '.join(quote.sentence.split()))}\n\n[{escape_markdown(passage.title)}]({href})"
+    )
 
 
 def message_text(content: Any) -> str:

@@ -17,15 +17,18 @@ import gradio as gr
 from assistant.chain import AnswerChain
 from assistant.documents import add_documents
 from assistant.feedback import record_feedback
+from assistant.language import LANGUAGES
 from assistant.llm import describe_generator
 from assistant.rendering import (
     cited_passages,
+    closest_markdown,
     error_markdown,
     escape_markdown,
     history_for_chain,
     linked_answer,
     message_text,
     plain_answer,
+    quotes_markdown,
     sources_markdown,
     sources_title,
 )
@@ -45,6 +48,7 @@ EXAMPLES = [
     "Có khoảng bao nhiêu người di cư trong tiểu vùng sông Mê Kông mở rộng?",
     "Hội nghị về Thỏa thuận toàn cầu về di cư ở Hà Nội diễn ra vào ngày nào?",
 ]
+_EVIDENCE = {"reading": "Reading these sentences…", "chosen": "Answering from this sentence…"}
 _STATUS = {
     "condensing the follow-up question": "Reading the conversation…",
     "generating": "Writing the answer…",
@@ -74,15 +78,23 @@ class ChatHandlers:
         yield [notice("Searching the articles…", pending=True)]
         try:
             text = ""
+            evidence: gr.ChatMessage | None = None
             for event in self.chain.stream(message, history_for_chain(history), int(top_k or 0) or None):
                 if event.kind == "status":
                     yield [notice(_STATUS.get(event.text, event.text), pending=True)]
+                elif event.kind == "evidence":  # shown at once, before any answer is written
+                    evidence = notice(_EVIDENCE[event.text], quotes_markdown(event.quotes), pending=True)
+                    yield [evidence]
                 elif event.kind == "token":
                     text += event.text
-                    yield [gr.ChatMessage(role="assistant", content=text)]
+                    yield [*([evidence] if evidence else []), gr.ChatMessage(role="assistant", content=text)]
                 elif event.answer is not None:
                     answer = event.answer
                     shown = [gr.ChatMessage(role="assistant", content=linked_answer(answer))]
+                    closest = closest_markdown(answer)
+                    if closest:
+                        label = LANGUAGES.get(answer.language, LANGUAGES["en"]).closest
+                        shown.append(notice(label, closest))
                     if answer.citations:
                         seconds = answer.timings_ms.get("total", 0.0) / 1000
                         shown.append(
