@@ -318,7 +318,7 @@ class AnswerChain:
         messages = [
             *verification_messages(self.prompts.verify, question, chosen),
             AIMessage(YES),
-            HumanMessage(self.prompts.answer_from.format(language_name=language.name)),
+            HumanMessage(self.prompts.answer_from.format(question=question, language_name=language.name)),
         ]
         parts: list[str] = []
         for token in self._stream_reply(messages):

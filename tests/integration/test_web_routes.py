@@ -38,6 +38,24 @@ def test_the_article_view_highlights_the_requested_passage(client, indexed_setti
     assert 'href="https://nld.com.vn/' in page.text and 'rel="noopener noreferrer"' in page.text
 
 
+def test_the_sentence_an_answer_was_written_from_is_marked_inside_the_passage(client, indexed_settings):
+    text = (indexed_settings.seeds_dir / f"{SOURCE}.txt").read_text()
+    start = text.index("Les délégués ont également")
+    end = text.index("au Vietnam.", start) + len("au Vietnam.")
+    quote_start = text.index("adoptée par l'Assemblée nationale", start)
+    quote_end = quote_start + len("adoptée par l'Assemblée nationale le 28 novembre 2024")
+    page = client.get(
+        f"/articles/{SOURCE}",
+        params={"start": start, "end": end, "quote_start": quote_start, "quote_end": quote_end},
+    )
+    assert '<mark id="passage">Les délégués ont également' in page.text
+    assert '<mark class="quote">adoptée par l&#39;Assemblée nationale le 28 novembre 2024</mark>' in page.text
+    assert "the sentence the answer was written from is in bold" in page.text
+    # The passage goes on, marked, after the sentence.
+    after = page.text.split('<mark class="quote">', 1)[1].split("</mark>", 1)[1]
+    assert after.startswith("<mark>")
+
+
 def test_the_article_view_without_a_passage_has_no_highlight(client):
     page = client.get(f"/articles/{SOURCE}")
     assert page.status_code == 200 and "<mark" not in page.text

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 
-from assistant.answer import Answer, Citation
+from assistant.answer import Answer, Citation, Passage, Quote
 from assistant.chain import _tidy
 from assistant.rendering import (
     ERROR_PREFIX,
+    closest_markdown,
     error_markdown,
     escape_markdown,
     history_for_chain,
     linked_answer,
     plain_answer,
+    quotes_markdown,
     sources_markdown,
 )
 
@@ -105,3 +107,35 @@ def test_small_models_citation_shapes_become_markers_when_they_name_a_passage():
     assert _tidy("175 (3)", 3) == "175 [3]"
     assert _tidy("175 [Source 2].", 3) == "175 [2]."
     assert _tidy("in (2023) and (7)", 3) == "in (2023) and (7)"
+
+
+def test_the_sentence_the_answer_was_written_from_comes_first_and_links_into_the_passage():
+    quoted = citation(passage="Intro sentence. IOM has 8 observer states. More.").model_copy(
+        update={"quote": Quote(n=1, sentence="IOM has 8 observer states.", start=16, end=42, probability=0.8)}
+    )
+    block = sources_markdown([quoted])
+    assert block.index("**IOM has 8 observer states\\.**") < block.index("Intro sentence")
+    assert "/articles/004_x?start=10&end=60&quote_start=26&quote_end=52#passage" in block
+    linked = linked_answer(answer("IOM has 8 [1].", [quoted]))
+    assert "quote_start=26&quote_end=52" in linked and "IOM has 8" in plain_answer(linked)
+
+
+def test_a_refusal_shows_the_closest_sentence_escaped_with_a_link_to_it():
+    passage = Passage(
+        n=2, chunk_id="c", source="001_x", sources=["001_x"], title="GMS <b>", language="en",
+        text="There are four million migrants <script>.", start=100, end=141, score=1.0,
+        dense_score=1.0, sparse_score=1.0,
+    )  # fmt: skip
+    refused = answer("The articles don't say.", []).model_copy(
+        update={
+            "passages": [passage],
+            "closest": Quote(
+                n=2, sentence="There are four million migrants <script>.", start=0, end=41, probability=0.3
+            ),
+        }
+    )
+    shown = closest_markdown(refused)
+    assert "<script>" not in shown and "&lt;script&gt;" in shown
+    assert "/articles/001_x?start=100&end=141&quote_start=100&quote_end=141#passage" in shown
+    assert closest_markdown(answer("x", [])) == ""
+    assert quotes_markdown([refused.closest]).startswith("> There are four million migrants")
