@@ -292,7 +292,10 @@ class AnswerChain:
         """Candidates → P(Yes) for each, best first → abstain? → the answer, written from the
         chosen sentence only, continuing its judgement's chat (that prompt stays cached)."""
         mark = time.perf_counter()
-        items = candidates(ranker, question, passages, self.settings.select_sentences)
+        count = self.settings.select_sentences
+        # A "how many" or "when" question is answered by a sentence with a figure or a date.
+        pool = candidates(ranker, question, passages, 3 * count)
+        items = [c for c in pool if not guard.misses_what_is_asked(question, c.evidence)][:count]
         yield Event("evidence", "reading", quotes=tuple(quote_of(c) for c in items[:3]))
         timings["candidates"] = _ms(mark)
         try:
@@ -334,7 +337,13 @@ class AnswerChain:
             report = GuardReport(checked=True, fired=True, reason=reason, draft=draft)
             return {**declined, "closest": closest, "guard": report}
         report = GuardReport(checked=True)
-        if answer_language(text) not in (None, language.code):  # written once more, then quoted
+        quoted = f"{language.quoting}\n\n“{chosen.sentence}”"
+        if guard.misses_what_is_asked(question, text) or guard.repeats_the_question(question, text):
+            # The sentence was judged to answer, the reply did not say it: show the sentence.
+            reason = "the answer does not state what is asked"
+            report = GuardReport(checked=True, fired=True, reason=reason, draft=draft)
+            text = quoted
+        elif answer_language(text) not in (None, language.code):  # written once more, then quoted
             retry = [*messages, AIMessage(draft), HumanMessage(f"Write that answer in {language.name}.")]
             again = written_answer("".join(self._stream_reply(retry)))
             report = GuardReport(
@@ -347,7 +356,7 @@ class AnswerChain:
             ):
                 text = again
             else:
-                text = f"{language.quoting}\n\n“{chosen.sentence}”"
+                text = quoted
         return {
             "answer": cite(text, chosen.passage.n),
             "refused": False,

@@ -110,7 +110,7 @@ def candidates(
         if len(chosen) >= count:
             break
         key = " ".join(scored.text.lower().split())
-        if key in seen:  # the same sentence in an overlapping chunk or a repeated footer
+        if key in seen or "|" in scored.text:  # a repeat (overlapping chunks), or a scraped menu line
             continue
         seen.add(key)
         passage = by_n[scored.n]

@@ -121,7 +121,7 @@ class Settings(BaseSettings):
         0.7, ge=0.0, le=1.01, description="Stop judging at a sentence with P(Yes) at least this."
     )
     min_selection_confidence: float = Field(
-        0.3,
+        0.25,
         ge=0.0,
         le=1.0,
         description="Abstain (the articles don't say) when no judged sentence has P(Yes) this high.",

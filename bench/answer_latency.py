@@ -4,6 +4,8 @@ embedded Chroma vs a Chroma server, on the evaluation questions. All in one run.
 
     python bench/answer_latency.py [--questions 6]
 
+Both answer designs in one run (`generate`: the model writes from its excerpts; `select`: the
+model judges the candidate sentences, then writes from the chosen one), on held-out questions.
 Needs the packaged model (`make run` joins it into data/models). 2 llama.cpp threads on both
 sides; the two models never generate at the same time. Writes bench/results/answer_latency-<time>.json.
 """
@@ -23,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.evaluation import load_questions  # noqa: E402
+from assistant.evaluation import load_questions, percentile  # noqa: E402
 from assistant.generators.model_files import ensure_packaged_model  # noqa: E402
 from assistant.retrieval import build_index, make_retriever  # noqa: E402
 from assistant.service import build_chain  # noqa: E402
@@ -32,6 +34,19 @@ from tests.servers import LLAMA_ALIAS, chroma_server, llama_server_process, serv
 from vectorstore.embeddings import clear_feature_cache  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
+# Questions no answer rule was tuned on (none is in tests/eval/), the three languages, answerable
+# and not: the default timing set.
+HELD_OUT = [
+    "When is the migration profile's publication said to have taken place?",
+    "Which two countries hold cross-border dialogues on migrants crossing their shared border?",
+    "Quel est le courriel de David Knight ?",
+    "Quelles crises ont touché les migrants de la région en 2011 ?",
+    "Ai đã tiếp bà Kendra Rinas vào chiều ngày 11/11?",
+    "IOM cung cấp hỗ trợ nhân đạo cho những ai?",
+    "How many Vietnamese workers were evacuated from Libya in 2014?",
+    "Combien coûte le programme de l'OIM au Viet Nam ?",
+    "Có bao nhiêu đại biểu tham dự hội nghị ngày 18 tháng 12?",
+]
 
 
 def settings(data: Path, **overrides: Any) -> Settings:
@@ -42,25 +57,31 @@ def answer_timings(base: Settings, questions: list[str]) -> dict[str, Any]:
     chain = build_chain(base)
     chain.warm_up()
     chain.invoke("warm-up: how many member states does IOM have?")  # the system prompt enters the cache
-    first, rates, totals = [], [], []
+    evidence, first, rates, totals = [], [], [], []
     for question in questions:
         started = time.perf_counter()
-        first_token = None
+        first_token = first_evidence = None
         tokens = 0
         for event in chain.stream(question):
+            if event.kind == "evidence":
+                first_evidence = first_evidence or time.perf_counter()
             if event.kind == "token":
                 tokens += 1
                 first_token = first_token or time.perf_counter()
         done = time.perf_counter()
         totals.append(done - started)
+        if first_evidence is not None:
+            evidence.append(first_evidence - started)
         if first_token is not None:
             first.append(first_token - started)
             if tokens > 1 and done > first_token:
                 rates.append((tokens - 1) / (done - first_token))
     return {
+        "first_evidence_p50_s": round(statistics.median(evidence), 2) if evidence else None,
         "first_token_p50_s": round(statistics.median(first), 2) if first else None,
         "tokens_per_s_p50": round(statistics.median(rates), 1) if rates else None,
         "total_p50_s": round(statistics.median(totals), 2),
+        "total_p95_s": round(percentile(totals, 95), 2),
     }
 
 
@@ -83,16 +104,18 @@ def retrieval_ms(base: Settings, questions: list[str]) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--questions", type=int, default=6, help="answer questions, spread over the languages"
+        "--questions", type=int, default=0, help="eval questions spread over the languages instead"
     )
     args = parser.parse_args()
-    items = [q for q in load_questions() if q.answerable]
-    per_language = max(1, args.questions // 3)
-    chosen = [
-        q.question
-        for lang in ("en", "fr", "vi")
-        for q in [i for i in items if i.language == lang][:per_language]
-    ]
+    chosen = HELD_OUT
+    if args.questions:
+        items = [q for q in load_questions() if q.answerable]
+        per_language = max(1, args.questions // 3)
+        chosen = [
+            q.question
+            for lang in ("en", "fr", "vi")
+            for q in [i for i in items if i.language == lang][:per_language]
+        ]
     model = ensure_packaged_model(ROOT / "data" / "models")
     work = Path(tempfile.mkdtemp(prefix="bench-answers-"))
     embedded = settings(work / "embedded")
@@ -100,7 +123,8 @@ def main() -> int:
 
     results: dict[str, Any] = {"questions": chosen}
     local = embedded.model_copy(update={"generator": "local", "model_path": model})
-    results["in_process"] = answer_timings(local, chosen)
+    results["in_process"] = answer_timings(local.model_copy(update={"answer_mode": "generate"}), chosen)
+    results["in_process_select"] = answer_timings(local.model_copy(update={"answer_mode": "select"}), chosen)
     with serving(llama_server_process(model, work), timeout=300) as server:
         remote = embedded.model_copy(
             update={
@@ -120,11 +144,14 @@ def main() -> int:
         build_index(served, threads=2)
         results["retrieval_chroma_server"] = retrieval_ms(served, all_questions)
 
-    print(f"{'':28}{'first token p50':>16}{'tokens/s p50':>14}{'total p50':>11}")
-    for name in ("in_process", "chatopenai_llama_server"):
+    print(
+        f"{'':28}{'evidence p50':>13}{'first token p50':>16}{'tokens/s p50':>14}{'total p50':>11}{'total p95':>11}"
+    )
+    for name in ("in_process", "in_process_select", "chatopenai_llama_server"):
         r = results[name]
         print(
-            f"{name:28}{r['first_token_p50_s']!s:>14} s{r['tokens_per_s_p50']!s:>14}{r['total_p50_s']!s:>9} s"
+            f"{name:28}{r['first_evidence_p50_s']!s:>11} s{r['first_token_p50_s']!s:>14} s"
+            f"{r['tokens_per_s_p50']!s:>14}{r['total_p50_s']!s:>9} s{r['total_p95_s']!s:>9} s"
         )
     for name in ("retrieval_embedded", "retrieval_chroma_server"):
         r = results[name]

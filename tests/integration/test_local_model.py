@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.evaluation import answer_matches
 from assistant.generators.model_files import PACKAGED_SHA256, sha256_of
 from assistant.guard import check
-from assistant.language import LANGUAGES
+from assistant.language import LANGUAGES, answer_language
 from assistant.llm import _local_model
 from assistant.service import build_chain
 from vectorstore.languages import closest_language
@@ -110,3 +111,51 @@ def test_a_follow_up_is_rewritten_by_the_model(local_chain):
     # The rewrite ran in its own context: the answer context's prompt cache was not evicted.
     assert local_chain.condense_llm is not local_chain.llm
     assert list(local_chain.llm.load()._input_ids[:300]) == cached and len(cached) == 300
+
+
+# The questions a new user asked (issue 17's table), each with what a right answer must state; an
+# empty tuple: the articles do not say, so only a refusal is honest.
+ASKED = [
+    ("fr", "Qui a présidé la conférence du 18 décembre à Hanoï ?", ("Phan Thi Minh Giang", "Kendra Rinas")),
+    (
+        "fr",
+        "Combien de pays participaient à l'atelier régional sur les migrants en crise ?",
+        ("Cambodge", "Cambodia", "Myanmar", "Thaïlande", "Thailand", "Lao", "cinq", "5"),
+    ),
+    ("en", "Who is Le Thi Thu Hang?", ("Vice Minister", "Deputy Minister", "Thứ trưởng")),
+    (
+        "vi",
+        "Hội nghị về Thỏa thuận toàn cầu về di cư ở Hà Nội diễn ra vào ngày nào?",
+        ("18/12", "18 tháng 12", "18 décembre", "December 18", "18 December"),
+    ),
+    ("en", "What is the total population of the Greater Mekong Sub-region?", ()),
+    ("fr", "Combien de participants ont assisté à la conférence du 18 décembre à Hanoï ?", ()),
+    ("vi", "Ai là người tài trợ cho hội nghị ngày 18 tháng 12 tại Hà Nội?", ()),
+]
+
+
+@pytest.fixture(scope="module")
+def select_chain(indexed_settings, model_path):
+    settings = indexed_settings.model_copy(
+        update={"generator": "local", "model_path": model_path, "answer_mode": "select", "llm_threads": 2}
+    )
+    return build_chain(settings)
+
+
+@pytest.mark.parametrize(("language", "question", "accepted"), ASKED)
+def test_the_questions_users_asked_get_right_answers_or_honest_refusals(
+    select_chain, language, question, accepted
+):
+    answer = select_chain.invoke(question)
+    print(
+        f"\n{question}\n→ refused={answer.refused} {answer.answer} ({answer.timings_ms['total'] / 1000:.1f} s)"
+    )
+    assert answer.language == language
+    assert answer_language(answer.answer) in (None, language)
+    if answer.refused:
+        assert answer.answer == LANGUAGES[language].not_in_sources
+        return
+    assert accepted, "the articles do not say: only a refusal is honest"
+    assert answer_matches(answer.answer, accepted)
+    (citation,) = answer.citations
+    assert citation.quote and answer_matches(citation.quote.sentence + " " + citation.passage, accepted)

@@ -5,6 +5,7 @@ the chain's own."""
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -100,3 +101,17 @@ def test_an_answer_in_another_language_is_written_again_once_then_quoted(
         assert answer.answer.startswith("L'OIM compte 8 États observateurs")
     else:
         assert answer.answer.startswith(LANGUAGES["fr"].quoting) and OBSERVERS in answer.answer
+
+
+def test_a_reply_that_does_not_state_the_asked_figure_gives_way_to_the_chosen_sentence(indexed_settings):
+    chain, _ = make_chain(indexed_settings, OFFICIALS, "Vietnamese officials took part in the study visit.")
+    answer = chain.invoke(VISIT)
+    assert not answer.refused and answer.guard.fired
+    assert answer.answer.startswith(LANGUAGES["en"].quoting) and OFFICIALS in answer.answer
+    assert answer.answer.endswith(f"[{answer.citations[0].n}].")
+
+
+def test_a_how_many_question_only_judges_sentences_with_a_figure(indexed_settings):
+    chain, model = make_chain(indexed_settings, "", "never written")
+    chain.invoke(VISIT)
+    assert model.judged and all(re.search(r"\d", sentence) for sentence in model.judged)

@@ -112,3 +112,9 @@ def test_the_judgement_prompt_puts_the_question_first_and_quotes_the_sentence_wi
         "IOM has 175 member states."
     )
     assert "It also has 8 observer states." in human.content
+
+
+def test_scraped_menu_lines_are_not_candidates():
+    menu = passage(3, "IOM Appreciates Vietnam's Efforts | | IOM Ready to Enhance Cooperation |")
+    ranker = Ranker([(3, "IOM Appreciates Vietnam's Efforts | | IOM Ready to Enhance Cooperation |")])
+    assert candidates(ranker, "q", [menu], 4) == []
