@@ -83,14 +83,13 @@ class Citation(BaseModel):
 
 
 class Quote(BaseModel):
-    """The sentence an answer was written from, where it stands in its passage, and how sure the
-    model was that it states the answer."""
+    """The sentence an answer was written from (the one the model read of its passage) and
+    where it stands in the passage."""
 
     n: int
     sentence: str
     start: int = Field(description="Offset of the sentence in the passage text.")
     end: int
-    probability: float
 
 
 class GuardReport(BaseModel):

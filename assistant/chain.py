@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,15 +19,13 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import PromptTemplate
 
-from assistant import abstention, guard
+from assistant import guard
 from assistant.answer import Answer, Citation, GuardReport, Passage, Quote
 from assistant.generators.extractive import ExtractiveGenerator
 from assistant.generators.local import LlamaCppChatModel
-from assistant.guard import CITATION
 from assistant.language import LANGUAGES, ReplyLanguage, answer_language, is_small_talk, reply_language
 from assistant.llm import GeneratorUnavailable
 from assistant.prompts import NOT_IN_SOURCES, Prompts, format_history, format_sources
-from assistant.selection import YES, Candidate, Selection, candidates, select, verification_messages
 from assistant.settings import Settings
 from vectorstore.languages import foreign_language
 from vectorstore.retriever import HybridRetriever
@@ -99,17 +97,10 @@ class AnswerChain:
             if isinstance(model, LlamaCppChatModel):
                 model.load()  # once per model: a second call returns the loaded one
         if isinstance(self.llm, LlamaCppChatModel):
-            # The system prompt (and the worked examples) are the same for every question:
-            # evaluated now, they stay in llama.cpp's prompt cache and the first question skips them.
-            if self._selects:
-                self.llm.choice_logprobs(
-                    self.prompts.verify.format_messages(question="?", sentence="?"), [YES]
-                )
-            else:
-                messages = self.prompts.answer.format_messages(
-                    sources="", question="?", language_name="English"
-                )
-                self.llm.invoke(messages, max_tokens=1)
+            # The system prompt and the worked examples are the same for every question: evaluated
+            # now, they stay in llama.cpp's prompt cache and the first question skips them.
+            messages = self.prompts.answer.format_messages(sources="", question="?", language_name="English")
+            self.llm.invoke(messages, max_tokens=1)
 
     def invoke(self, question: str, history: History = (), top_k: int | None = None) -> Answer:
         for event in self.stream(question, history, top_k):
@@ -144,10 +135,7 @@ class AnswerChain:
 
         mark = time.perf_counter()
         extractive = ExtractiveGenerator(retriever.function)
-        k = top_k or self.settings.top_k
-        if self._selects:  # candidate sentences come from more passages than are shown
-            k = max(k, self.settings.select_passages)
-        documents = retriever.search(standalone, k, translations)
+        documents = retriever.search(standalone, top_k or self.settings.top_k, translations)
         passages = [Passage.from_document(n, doc) for n, doc in enumerate(documents, start=1)]
         timings["retrieve"] = _ms(mark)
 
@@ -160,35 +148,45 @@ class AnswerChain:
             "passages": passages,
         }
         mark = time.perf_counter()
-        if not self._answerable(passages):
+        if not self._answerable(standalone, passages):
             answer = Answer(**base, answer=language.not_in_sources, refused=True, generator="none")
         elif self.llm is None:
             answer = Answer(**base, **self._extractive(extractive, standalone, passages, language))
-        elif self._selects:
-            fields = yield from self._select_and_answer(
-                standalone, passages, language, extractive, timings, started
-            )
-            answer = Answer(**base, **fields)
         else:
+            shown = self._shown(standalone, passages, extractive)
+            quotes = excerpt_quotes(passages, shown)
+            if quotes:  # what the model reads, on screen before it writes (~0.2 s after asking)
+                yield Event("evidence", "reading", quotes=tuple(quotes.values()))
             yield Event("status", "generating")
+            messages = self.prompts.answer.format_messages(
+                sources=format_sources(shown), question=standalone, language_name=language.name
+            )
             parts: list[str] = []
-            for token in self._generate(standalone, passages, language, extractive):
+            for token in self._stream_reply(messages):
                 if not parts:
                     timings["first_token"] = _ms(started)
                 parts.append(token)
                 yield Event("token", token)
-            answer = Answer(
-                **base, **self._checked("".join(parts), extractive, standalone, passages, language)
-            )
+            draft = "".join(parts)
+            checked = self._checked(draft, extractive, standalone, passages, language, quotes)
+            if checked.pop("wrong_language", False):  # written once more in the question's language
+                retry = [*messages, AIMessage(draft), HumanMessage(self._in_language(language))]
+                again = self._checked(
+                    "".join(self._stream_reply(retry)), extractive, standalone, passages, language, quotes
+                )
+                if again.pop("wrong_language", False):  # quoted, under a header in the right language
+                    reason = f"the answer is not in {language.name}, even when asked again"
+                    report = GuardReport(checked=True, fired=True, reason=reason, draft=draft)
+                    again = {
+                        **self._extractive(extractive, standalone, passages, language, draft),
+                        "guard": report,
+                    }
+                checked = again
+            answer = Answer(**base, **checked)
         timings["generate"] = _ms(mark)
         timings["total"] = _ms(started)
         answer.timings_ms = timings
         yield Event("answer", answer=answer)
-
-    @property
-    def _selects(self) -> bool:
-        """Whether answers are written from a sentence chosen by probability (`answer_mode`)."""
-        return self.settings.answer_mode == "select" and hasattr(self.llm, "choice_logprobs")
 
     # -- steps --------------------------------------------------------------------------------------
     def _invitation(self, question: str, language: ReplyLanguage, started: float) -> Answer:
@@ -253,117 +251,30 @@ class AnswerChain:
         line = reply.strip().splitlines()[0].strip().strip('"') if reply.strip() else ""
         return line if 3 <= len(line) <= 4 * len(question) + 200 else ""
 
-    def _answerable(self, passages: Sequence[Passage]) -> bool:
+    def _answerable(self, question: str, passages: Sequence[Passage]) -> bool:
+        """On the topic: the best passage is similar enough to the question, or states the full
+        name the question asks about ("Qui est David Knight ?" is short, and a name alone is not
+        much like any passage to the embedding model)."""
         topicality = [p.topicality for p in passages if p.topicality is not None]
-        return bool(passages) and (not topicality or max(topicality) >= self.settings.min_topicality)
+        if not passages or not topicality or max(topicality) >= self.settings.min_topicality:
+            return bool(passages)
+        named = [name for name in guard.names_in(question) if " " in name]
+        found = guard.Evidence.of(" ".join(p.text for p in passages))
+        return any(found.supports_name(name) for name in named)
 
-    def _generate(
-        self,
-        question: str,
-        passages: Sequence[Passage],
-        language: ReplyLanguage,
-        extractive: ExtractiveGenerator,
-    ) -> Iterator[str]:
-        assert self.llm is not None
+    def _shown(
+        self, question: str, passages: Sequence[Passage], extractive: ExtractiveGenerator
+    ) -> list[Passage]:
+        """The passages as the model reads them: the top ones, each cut to its best sentences."""
         shown = list(passages[: self.settings.llm_passages])
         if self.settings.llm_sentences:
             shown = extractive.excerpts(question, shown, self.settings.llm_sentences)
         if self.settings.best_passage_last:
             shown.reverse()  # numbers stay the ranks: [1] is still the best passage
-        messages = self.prompts.answer.format_messages(
-            sources=format_sources(shown), question=question, language_name=language.name
-        )
-        try:
-            for chunk in self.llm.stream(messages):
-                if chunk.content:
-                    yield str(chunk.content)
-        except Exception as exc:
-            raise GeneratorUnavailable(_unavailable(exc)) from exc
+        return shown
 
-    def _select_and_answer(
-        self,
-        question: str,
-        passages: Sequence[Passage],
-        language: ReplyLanguage,
-        ranker: ExtractiveGenerator,
-        timings: dict[str, float],
-        started: float,
-    ) -> Generator[Event, None, dict]:
-        """Candidates → P(Yes) for each, best first → abstain? → the answer, written from the
-        chosen sentence only, continuing its judgement's chat (that prompt stays cached)."""
-        mark = time.perf_counter()
-        count = self.settings.select_sentences
-        # A "how many" or "when" question is answered by a sentence with a figure or a date.
-        pool = candidates(ranker, question, passages, 3 * count)
-        items = [c for c in pool if not guard.misses_what_is_asked(question, c.evidence)][:count]
-        yield Event("evidence", "reading", quotes=tuple(quote_of(c) for c in items[:3]))
-        timings["candidates"] = _ms(mark)
-        try:
-            selection = select(
-                self.llm,  # type: ignore[arg-type]  # `_selects` checked it judges
-                self.prompts.verify,
-                question,
-                items,
-                enough=self.settings.selection_enough,
-            )
-        except Exception as exc:
-            raise GeneratorUnavailable(_unavailable(exc)) from exc
-        timings["select"] = _ms(mark)
-        chosen = selection.chosen
-        closest = quote_of(chosen, selection) if chosen else None
-        declined = {"answer": language.not_in_sources, "refused": True, "generator": self.requested}
-        reason = abstention.reason(selection, self.settings.min_selection_confidence)
-        if chosen is None or closest is None or reason:
-            report = GuardReport(checked=True, fired=True, reason=reason or "no candidate sentence")
-            return {**declined, "closest": closest, "guard": report}
-        yield Event("evidence", "chosen", quotes=(closest,))
-
-        messages = [
-            *verification_messages(self.prompts.verify, question, chosen),
-            AIMessage(YES),
-            HumanMessage(self.prompts.answer_from.format(question=question, language_name=language.name)),
-        ]
-        parts: list[str] = []
-        for token in self._stream_reply(messages):
-            if not parts:
-                timings["first_token"] = _ms(started)
-            parts.append(token)
-            yield Event("token", token)
-        draft = "".join(parts)
-        text = written_answer(draft)
-        invented = guard.made_up(text, [chosen.evidence], question) if text else []
-        if not text or _DECLINES.search(text) or invented:
-            reason = f"not in the chosen sentence: {', '.join(invented)}" if invented else "declined"
-            report = GuardReport(checked=True, fired=True, reason=reason, draft=draft)
-            return {**declined, "closest": closest, "guard": report}
-        report = GuardReport(checked=True)
-        quoted = f"{language.quoting}\n\n“{chosen.sentence}”"
-        if guard.misses_what_is_asked(question, text) or guard.repeats_the_question(question, text):
-            # The sentence was judged to answer, the reply did not say it: show the sentence.
-            reason = "the answer does not state what is asked"
-            report = GuardReport(checked=True, fired=True, reason=reason, draft=draft)
-            text = quoted
-        elif answer_language(text) not in (None, language.code):  # written once more, then quoted
-            retry = [*messages, AIMessage(draft), HumanMessage(f"Write that answer in {language.name}.")]
-            again = written_answer("".join(self._stream_reply(retry)))
-            report = GuardReport(
-                checked=True, fired=True, reason=f"answer not in {language.name}", draft=draft
-            )
-            if (
-                again
-                and answer_language(again) in (None, language.code)
-                and not guard.made_up(again, [chosen.evidence], question)
-            ):
-                text = again
-            else:
-                text = quoted
-        return {
-            "answer": cite(text, chosen.passage.n),
-            "refused": False,
-            "generator": self.requested,
-            "citations": [Citation.of(chosen.passage, closest)],
-            "guard": report,
-        }
+    def _in_language(self, language: ReplyLanguage) -> str:
+        return f"Write that answer again in {language.name}, with the same source numbers in brackets."
 
     def _stream_reply(self, messages: list[BaseMessage]) -> Iterator[str]:
         assert self.llm is not None
@@ -398,9 +309,19 @@ class AnswerChain:
         question: str,
         passages: Sequence[Passage],
         language: ReplyLanguage,
+        quotes: dict[int, Quote],
     ) -> dict:
+        """The shown answer's fields for the model's reply `text`: the reply with its citations
+        checked, or the extractive quotes, or "the articles don't say" with the sentence that came
+        closest (the best-ranked one the model read). `wrong_language` asks for a rewrite."""
         by_n = {p.n: p for p in passages}
-        declined = {"answer": language.not_in_sources, "refused": True, "generator": self.requested}
+        closest = next(iter(quotes.values()), None)
+        declined = {
+            "answer": language.not_in_sources,
+            "refused": True,
+            "generator": self.requested,
+            "closest": closest,
+        }
         if not text.strip() or _DECLINES.search(text):
             return declined
         missing = guard.misses_what_is_asked(question, text)
@@ -432,36 +353,25 @@ class AnswerChain:
                 "answer": result.text,
                 "refused": False,
                 "generator": self.requested,
-                "citations": [Citation.of(by_n[n]) for n in result.cited],
+                "citations": [Citation.of(by_n[n], quotes.get(n)) for n in result.cited],
                 "guard": report,
+                "wrong_language": answer_language(result.text) not in (None, language.code),
             }
         return {**self._extractive(extractive, question, passages, language, draft=text), "guard": report}
 
 
-def quote_of(candidate: Candidate, selection: Selection | None = None) -> Quote:
-    probability = selection.probability(candidate) if selection else 0.0
-    return Quote(
-        n=candidate.passage.n,
-        sentence=candidate.sentence,
-        start=candidate.start,
-        end=candidate.end,
-        probability=round(probability, 4),
-    )
-
-
-def written_answer(reply: str) -> str:
-    """The model's answer without citation marks of its own (the code sets the citation) and
-    without what small models wrap it in; the first line only."""
-    lines = [line for line in reply.strip().splitlines() if line.strip()]
-    text = CITATION.sub("", _tidy(lines[0], 0)) if lines else ""
-    return re.sub(r"\s+([.,;:!?])", r"\1", text).strip()
-
-
-def cite(text: str, n: int) -> str:
-    """`text` with the citation `[n]` before its final full stop."""
-    body = text.rstrip()
-    end = len(body) - len(body.rstrip(".!?…"))
-    return f"{body[: len(body) - end].rstrip()} [{n}]{body[len(body) - end :] or '.'}"
+def excerpt_quotes(passages: Sequence[Passage], shown: Sequence[Passage]) -> dict[int, Quote]:
+    """For each passage the model read cut to its best sentence, that sentence and where it
+    stands in the whole passage, best-ranked passage first."""
+    whole = {p.n: p for p in passages}
+    quotes = {}
+    for excerpt in sorted(shown, key=lambda p: p.n):
+        passage = whole[excerpt.n]
+        sentence = excerpt.text.split(" … ")[0]
+        start = passage.text.find(sentence)
+        if start >= 0:
+            quotes[excerpt.n] = Quote(n=excerpt.n, sentence=sentence, start=start, end=start + len(sentence))
+    return quotes
 
 
 def _tidy(text: str, passages: int) -> str:

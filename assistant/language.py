@@ -117,13 +117,18 @@ def reply_language(question: str) -> ReplyLanguage:
     return LANGUAGES.get(code or DEFAULT, LANGUAGES[DEFAULT])
 
 
+# Letters Vietnamese writes and French and English never do (names are set aside before).
+_VIETNAMESE_ONLY = re.compile("[ăđơưáảãạắằẳẵặấầẩẫậếềểễệốồổỗộớờởỡợứừửữựíìỉĩịóòỏõọúủũụýỳỷỹỵ]")
 _QUOTED = re.compile(r"[“«\"][^”»\"]*[”»\"]|\[\d+\]")
 
 
 def answer_language(answer: str) -> str | None:
     """The language an answer is written in, told by its function words only (quotes and
-    citation marks set aside), or None when too few of them say: "8 [1]." is in every language."""
+    citation marks set aside), or None when too few of them say: "8 [1]." is in every language.
+    A lower-case word with a letter only Vietnamese writes is Vietnamese left untranslated."""
     words = _without_names(_QUOTED.sub(" ", answer))
+    if any(_VIETNAMESE_ONLY.search(w) for w in words):  # "8 pays quan sát viên ont participé"
+        return "vi"
     votes = sorted(((sum(w in cues for w in words), code) for code, cues in _CUES.items()), reverse=True)
     (best, code), (second, _) = votes[0], votes[1]
     return code if best >= 2 and best >= 2 * second else None

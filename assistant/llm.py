@@ -28,11 +28,11 @@ def chat_model(settings: Settings) -> BaseChatModel | None:
     if settings.generator == "extractive":
         return None
     if settings.generator == "openai":
-        from assistant.generators.endpoint import JudgingChatOpenAI
+        from langchain_openai import ChatOpenAI
 
         if not settings.llm_model:
             raise GeneratorUnavailable("ASSISTANT_LLM_MODEL is not set: name the model the endpoint serves")
-        return JudgingChatOpenAI(
+        return ChatOpenAI(
             model=settings.llm_model,
             base_url=settings.llm_base_url,
             api_key=settings.llm_api_key or "not-needed",  # local servers accept any key

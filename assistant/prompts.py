@@ -26,10 +26,6 @@ class Prompts:
     answer: ChatPromptTemplate
     condense: PromptTemplate
     translate: PromptTemplate
-    # Evidence selection: does this sentence answer the question? read as P(Yes) for each
-    # candidate; then the answer, written from the chosen sentence in the same conversation.
-    verify: ChatPromptTemplate
-    answer_from: PromptTemplate
 
     @classmethod
     def load(cls, folder: Path) -> Prompts:
@@ -53,10 +49,6 @@ class Prompts:
             answer=ChatPromptTemplate.from_messages([*messages, ("human", question)]),
             condense=PromptTemplate.from_template(read("condense.md")),
             translate=PromptTemplate.from_template(read("translate.md")),
-            verify=ChatPromptTemplate.from_messages(
-                [("system", _literal(read("verify.md"))), ("human", read("verify_question.md"))]
-            ),
-            answer_from=PromptTemplate.from_template(read("answer_from.md")),
         )
 
 

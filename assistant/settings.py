@@ -107,25 +107,6 @@ class Settings(BaseSettings):
         True,
         description="Order passages so the best is nearest the question (small models read the end best).",
     )
-    answer_mode: Literal["generate", "select"] = Field(
-        "generate",
-        description="`generate`: the LLM reads the passages and writes a cited answer. `select`: the "
-        "LLM picks the sentence that answers from the best candidates by first-token probability, "
-        "abstains when unsure, then writes the answer from that sentence only (local models).",
-    )
-    select_passages: int = Field(6, ge=1, le=20, description="Passages the candidate sentences come from.")
-    select_sentences: int = Field(
-        4, ge=1, le=20, description="The ranker's best sentences the model judges, at most, in `select`."
-    )
-    selection_enough: float = Field(
-        0.7, ge=0.0, le=1.01, description="Stop judging at a sentence with P(Yes) at least this."
-    )
-    min_selection_confidence: float = Field(
-        0.25,
-        ge=0.0,
-        le=1.0,
-        description="Abstain (the articles don't say) when no judged sentence has P(Yes) this high.",
-    )
     llm_timeout: float = Field(60.0, gt=0, description="Seconds before an endpoint is declared down.")
     llm_max_tokens: int = Field(256, ge=16, le=4096)
     model_path: Path | None = Field(None, description="A GGUF file for `local`; default: the packaged model.")

@@ -23,12 +23,14 @@ from statistics import mean
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from selection import candidates  # noqa: E402  (bench/selection.py)
 
 from assistant.answer import Passage  # noqa: E402
 from assistant.evaluation import DEFAULT_QUESTIONS, answer_matches, load_questions  # noqa: E402
 from assistant.generators.extractive import ExtractiveGenerator  # noqa: E402
 from assistant.retrieval import make_retriever  # noqa: E402
-from assistant.selection import candidates  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"

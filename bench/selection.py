@@ -1,6 +1,14 @@
-"""Evidence selection by probability: how often the sentence the model judges most likely to
-answer holds an accepted answer, how often it abstains on questions the articles do not answer,
-against the ranker's own first sentence (the baseline), in one run.
+"""Evidence selection by probability (issue 17's design, measured and not kept): how often the
+sentence the model judges most likely to answer holds an accepted answer, how often it abstains
+on questions the articles do not answer, against the ranker's own first sentence (the baseline).
+
+The design: the ranker's best sentences of the top 6 passages, each judged by the probability
+the model gives "Yes" to "does this sentence answer the question?" (one forward pass each, the
+question cached), the most probable one answered from, abstaining below a threshold. A numbered
+list read as one next-token distribution was tried first: the 1.5B model chose "1" whatever it
+was (selection accuracy 0.55 against the ranker's 0.52). Judged one at a time it separates
+better (0.67), but the answers written from the chosen sentence scored below the default
+design's on the whole eval; docs/answer-quality.md has both runs.
 
     python bench/selection.py [--candidates 6] [--cache FILE]
 
@@ -15,34 +23,185 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import sys
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+from langchain_core.messages import BaseMessage
+from langchain_core.prompts import ChatPromptTemplate
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.answer import Passage  # noqa: E402
 from assistant.evaluation import DEFAULT_QUESTIONS, answer_matches, load_questions, percentile  # noqa: E402
-from assistant.generators.extractive import ExtractiveGenerator  # noqa: E402
+from assistant.generators.extractive import ExtractiveGenerator, split_sentences  # noqa: E402
 from assistant.llm import chat_model  # noqa: E402
-from assistant.prompts import Prompts  # noqa: E402
 from assistant.retrieval import make_retriever  # noqa: E402
-from assistant.selection import candidates, select  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
+HERE = Path(__file__).resolve().parent
+PASSAGES = 6  # the candidate sentences come from the top 6 passages
 THRESHOLDS = [round(0.05 * i, 2) for i in range(1, 19)]
+
+
+YES, NO = "Yes", "No"
+# A sentence that opens on one of these leans on the sentence before it for what it is about.
+_LEANS_BACK = re.compile(
+    r"^(it|its|they|their|this|these|that|those|he|she|his|her|the (workshop|visit|trip|conference|"
+    r"meeting|programme|program|event)|il|elle|ils|elles|ce|cette|ces|lors de cette|"
+    r"họ|bà|ông|đây|điều này|hội thảo|hội nghị)\b",
+    re.IGNORECASE,
+)
+
+
+class Chooser(Protocol):
+    """A model that gives log-probabilities of one-token replies to a chat."""
+
+    def choice_logprobs(self, messages: list[BaseMessage], choices: Sequence[str]) -> dict[str, float]: ...
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence the answer may be written from: where it stands in which passage."""
+
+    passage: Passage
+    sentence: str
+    start: int  # character offsets of the sentence inside passage.text
+    end: int
+    context: str = ""  # the sentence before, when this one leans on it ("The workshop …")
+    score: float = 0.0  # the sentence ranker's score
+
+    @property
+    def evidence(self) -> str:
+        """What the answer may state: the sentence and the context it carries."""
+        return f"{self.context} {self.sentence}".strip()
+
+
+@dataclass(frozen=True)
+class Judged:
+    candidate: Candidate
+    p_yes: float  # P(Yes) / (P(Yes) + P(No)) for "does this sentence answer the question?"
+
+
+@dataclass
+class Selection:
+    """The candidates judged (best-ranked first, up to the first confident Yes)."""
+
+    candidates: list[Candidate]
+    judged: list[Judged] = field(default_factory=list)
+
+    @property
+    def best(self) -> Judged | None:
+        return max(self.judged, key=lambda j: j.p_yes, default=None)
+
+    @property
+    def chosen(self) -> Candidate | None:
+        best = self.best
+        return best.candidate if best else None
+
+    @property
+    def confidence(self) -> float:
+        best = self.best
+        return best.p_yes if best else 0.0
+
+    def probability(self, candidate: Candidate) -> float:
+        return next((j.p_yes for j in self.judged if j.candidate is candidate), 0.0)
+
+    def features(self) -> dict[str, float]:
+        """What abstention is decided from (and what the eval cache stores)."""
+        chosen = self.chosen
+        return {
+            "confidence": round(self.confidence, 4),
+            "judged": len(self.judged),
+            "chosen_rank": self.candidates.index(chosen) + 1 if chosen else 0,
+        }
+
+
+def candidates(
+    ranker: ExtractiveGenerator, question: str, passages: Sequence[Passage], count: int
+) -> list[Candidate]:
+    """The `count` sentences of `passages` that best match the question, best first, each with
+    its offsets and, when it leans on it, the sentence before."""
+    ranked = ranker.rank(question, passages)
+    by_n = {p.n: p for p in passages}
+    chosen: list[Candidate] = []
+    seen: set[str] = set()
+    for scored in ranked:
+        if len(chosen) >= count:
+            break
+        key = " ".join(scored.text.lower().split())
+        if key in seen or "|" in scored.text:  # a repeat (overlapping chunks), or a scraped menu line
+            continue
+        seen.add(key)
+        passage = by_n[scored.n]
+        start = passage.text.find(scored.text)
+        context = ""
+        if _LEANS_BACK.match(scored.text):
+            before = split_sentences(passage.text[:start])
+            context = before[-1] if before else ""
+        chosen.append(
+            Candidate(
+                passage=passage,
+                sentence=scored.text,
+                start=start,
+                end=start + len(scored.text),
+                context=context,
+                score=scored.score,
+            )
+        )
+    return chosen
+
+
+def verification_messages(
+    prompt: ChatPromptTemplate, question: str, candidate: Candidate
+) -> list[BaseMessage]:
+    """The question, then the sentence (with the context it leans on): the question is the
+    shared prefix, so judging the next sentence evaluates only that sentence's tokens."""
+    return prompt.format_messages(question=question, sentence=candidate.evidence)
+
+
+def select(
+    chooser: Chooser,
+    prompt: ChatPromptTemplate,
+    question: str,
+    items: Sequence[Candidate],
+    enough: float = 1.0,
+) -> Selection:
+    """Judge the candidates in rank order, stopping at the first with P(Yes) >= `enough`."""
+    selection = Selection(list(items))
+    for candidate in items:
+        logprobs = chooser.choice_logprobs(verification_messages(prompt, question, candidate), [YES, NO])
+        p_yes = 1.0 / (1.0 + math.exp(logprobs[NO] - logprobs[YES]))
+        selection.judged.append(Judged(candidate, p_yes))
+        if p_yes >= enough:
+            break
+    return selection
+
+
+def verify_prompt() -> ChatPromptTemplate:
+    system = (HERE / "verify.md").read_text(encoding="utf-8").strip()
+    return ChatPromptTemplate.from_messages(
+        [
+            ("system", system.replace("{", "{{").replace("}", "}}")),
+            ("human", (HERE / "verify_question.md").read_text(encoding="utf-8").strip()),
+        ]
+    )
 
 
 def collect(path: Path, count: int) -> dict[str, Any]:
     settings = Settings(_env_file=None, llm_threads=2, seeds_dir=ROOT / "seeds")
-    retriever = make_retriever(settings, k=settings.select_passages)
+    retriever = make_retriever(settings, k=PASSAGES)
     ranker = ExtractiveGenerator(retriever.function)
     model = chat_model(settings)
-    prompt = Prompts.load(settings.prompts_dir).verify
+    prompt = verify_prompt()
     rows = []
     for question in load_questions(path):
         started = time.perf_counter()

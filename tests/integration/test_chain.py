@@ -313,3 +313,58 @@ def test_nothing_to_look_up_gets_an_invitation_not_quotes(chain, question, langu
     answer = chain.invoke(question)
     assert answer.answer == LANGUAGES[language].invitation
     assert answer.refused and not answer.citations and answer.generator == "none"
+
+
+OFFICIALS = "How many Vietnamese officials took part in the study visit to Bangkok?"
+
+
+def test_the_sentences_the_model_reads_are_shown_before_it_writes_and_the_cited_one_is_quoted(
+    indexed_settings, chain
+):
+    model = GenericFakeChatModel(messages=iter([AIMessage("11 Vietnamese officials took part [1].")]))
+    events = list(AnswerChain(indexed_settings, chain.retriever, model).stream(OFFICIALS))
+    kinds = [e.kind for e in events]
+    assert kinds.index("evidence") < kinds.index("token") < kinds.index("answer")
+    (reading,) = [e for e in events if e.kind == "evidence"]
+    assert [q.n for q in reading.quotes] == [1, 2, 3]  # the top 3 passages' best sentences, best first
+    answer = events[-1].answer
+    (citation,) = answer.citations
+    assert citation.quote == reading.quotes[0]
+    assert citation.passage[citation.quote.start : citation.quote.end] == citation.quote.sentence
+    assert "11 Vietnamese officials" in citation.quote.sentence
+
+
+def test_a_decline_shows_the_closest_sentence_labelled_not_as_an_answer(indexed_settings, chain):
+    model = GenericFakeChatModel(messages=iter([AIMessage("NOT_IN_SOURCES")]))
+    answer = AnswerChain(indexed_settings, chain.retriever, model).invoke(
+        "How much did the study visit to Bangkok cost?"
+    )
+    assert answer.refused and answer.answer == LANGUAGES["en"].not_in_sources and not answer.citations
+    assert answer.closest is not None and answer.closest.n == 1
+    passage = answer.passages[0]
+    assert passage.text[answer.closest.start : answer.closest.end] == answer.closest.sentence
+
+
+@pytest.mark.parametrize(
+    ("second", "rewritten"),
+    [
+        ("11 fonctionnaires vietnamiens ont participé à la visite [1].", True),
+        ("The visit had 11 officials in it [1].", False),
+    ],
+)
+def test_an_answer_in_another_language_is_written_again_once_then_quoted(
+    indexed_settings, chain, second, rewritten
+):
+    first = "The study visit had 11 Vietnamese officials in it [1]."
+    model = RecordingChatModel(messages=iter([AIMessage(first), AIMessage(second)]))
+    answer = AnswerChain(indexed_settings, chain.retriever, model).invoke(
+        "Combien de fonctionnaires vietnamiens ont participé à la visite d'étude à Bangkok ?"
+    )
+    assert answer.language == "fr" and not answer.refused
+    assert len(model.prompts) == 2 and "French" in model.prompts[1][-1].content
+    assert model.prompts[1][-2].content == first  # the rewrite continues the same chat
+    if rewritten:
+        assert answer.answer == second and answer.generator == "local" and not answer.guard.fired
+    else:
+        assert answer.generator == "extractive" and answer.answer.startswith(LANGUAGES["fr"].quoting)
+        assert answer.guard.fired and "French" in answer.guard.reason

@@ -134,19 +134,11 @@ ASKED = [
 ]
 
 
-@pytest.fixture(scope="module")
-def select_chain(indexed_settings, model_path):
-    settings = indexed_settings.model_copy(
-        update={"generator": "local", "model_path": model_path, "answer_mode": "select", "llm_threads": 2}
-    )
-    return build_chain(settings)
-
-
 @pytest.mark.parametrize(("language", "question", "accepted"), ASKED)
 def test_the_questions_users_asked_get_right_answers_or_honest_refusals(
-    select_chain, language, question, accepted
+    local_chain, language, question, accepted
 ):
-    answer = select_chain.invoke(question)
+    answer = local_chain.invoke(question)
     print(
         f"\n{question}\n→ refused={answer.refused} {answer.answer} ({answer.timings_ms['total'] / 1000:.1f} s)"
     )
@@ -157,5 +149,4 @@ def test_the_questions_users_asked_get_right_answers_or_honest_refusals(
         return
     assert accepted, "the articles do not say: only a refusal is honest"
     assert answer_matches(answer.answer, accepted)
-    (citation,) = answer.citations
-    assert citation.quote and answer_matches(citation.quote.sentence + " " + citation.passage, accepted)
+    assert any(answer_matches(c.passage, accepted) for c in answer.citations)

@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.language import is_small_talk, reply_language
+from assistant.language import answer_language, is_small_talk, reply_language
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,19 @@ def test_greetings_and_single_letters_are_small_talk(question):
 @pytest.mark.parametrize("question", ["IOM?", "Who is David Knight?", "budget", "Hà Nội"])
 def test_anything_with_a_word_to_look_up_is_a_question(question):
     assert not is_small_talk(question)
+
+
+@pytest.mark.parametrize(
+    ("answer", "code"),
+    [
+        ("IOM has 175 member states and 8 observer states [1].", "en"),
+        ("L'OIM compte 8 États observateurs, et la liste est dans le texte [1].", "fr"),
+        ("IOM có 175 nước thành viên [1].", "vi"),
+        ("8 pays quan sát viên ont participé à l'atelier [3].", "vi"),  # untranslated words
+        ("Le Thi Thu Hang is the Vice Minister of Foreign Affairs [2].", "en"),  # a name is no clue
+        ("Phan Thi Minh Giang [1].", None),
+        ("“Với 175 nước thành viên” [2].", None),  # a quote is the source's language
+    ],
+)
+def test_an_answers_language_is_told_by_its_own_words(answer, code):
+    assert answer_language(answer) == code

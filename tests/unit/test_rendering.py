@@ -111,7 +111,7 @@ def test_small_models_citation_shapes_become_markers_when_they_name_a_passage():
 
 def test_the_sentence_the_answer_was_written_from_comes_first_and_links_into_the_passage():
     quoted = citation(passage="Intro sentence. IOM has 8 observer states. More.").model_copy(
-        update={"quote": Quote(n=1, sentence="IOM has 8 observer states.", start=16, end=42, probability=0.8)}
+        update={"quote": Quote(n=1, sentence="IOM has 8 observer states.", start=16, end=42)}
     )
     block = sources_markdown([quoted])
     assert block.index("**IOM has 8 observer states\\.**") < block.index("Intro sentence")
@@ -129,9 +129,7 @@ def test_a_refusal_shows_the_closest_sentence_escaped_with_a_link_to_it():
     refused = answer("The articles don't say.", []).model_copy(
         update={
             "passages": [passage],
-            "closest": Quote(
-                n=2, sentence="There are four million migrants <script>.", start=0, end=41, probability=0.3
-            ),
+            "closest": Quote(n=2, sentence="There are four million migrants <script>.", start=0, end=41),
         }
     )
     shown = closest_markdown(refused)
