@@ -119,7 +119,7 @@ def reply_language(question: str) -> ReplyLanguage:
 
 # Letters Vietnamese writes and French and English never do (names are set aside before).
 _VIETNAMESE_ONLY = re.compile("[ăđơưáảãạắằẳẵặấầẩẫậếềểễệốồổỗộớờởỡợứừửữựíìỉĩịóòỏõọúủũụýỳỷỹỵ]")
-_QUOTED = re.compile(r"[“«\"][^”»\"]*[”»\"]|\[\d+\]")
+_QUOTED = re.compile(r'“[^”]*”|«[^»]*»|"[^"]*"|\[\d+\]')
 
 
 def answer_language(answer: str) -> str | None:

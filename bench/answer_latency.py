@@ -4,8 +4,8 @@ embedded Chroma vs a Chroma server, on the evaluation questions. All in one run.
 
     python bench/answer_latency.py [--questions 6]
 
-Both answer designs in one run (`generate`: the model writes from its excerpts; `select`: the
-model judges the candidate sentences, then writes from the chosen one), on held-out questions.
+On held-out questions (none in tests/eval/): time to the first evidence shown (the sentences the
+model reads), to the first token, and to the whole answer.
 Needs the packaged model (`make run` joins it into data/models). 2 llama.cpp threads on both
 sides; the two models never generate at the same time. Writes bench/results/answer_latency-<time>.json.
 """
@@ -123,8 +123,7 @@ def main() -> int:
 
     results: dict[str, Any] = {"questions": chosen}
     local = embedded.model_copy(update={"generator": "local", "model_path": model})
-    results["in_process"] = answer_timings(local.model_copy(update={"answer_mode": "generate"}), chosen)
-    results["in_process_select"] = answer_timings(local.model_copy(update={"answer_mode": "select"}), chosen)
+    results["in_process"] = answer_timings(local, chosen)
     with serving(llama_server_process(model, work), timeout=300) as server:
         remote = embedded.model_copy(
             update={
@@ -147,7 +146,7 @@ def main() -> int:
     print(
         f"{'':28}{'evidence p50':>13}{'first token p50':>16}{'tokens/s p50':>14}{'total p50':>11}{'total p95':>11}"
     )
-    for name in ("in_process", "in_process_select", "chatopenai_llama_server"):
+    for name in ("in_process", "chatopenai_llama_server"):
         r = results[name]
         print(
             f"{name:28}{r['first_evidence_p50_s']!s:>11} s{r['first_token_p50_s']!s:>14} s"

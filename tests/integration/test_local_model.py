@@ -134,6 +134,11 @@ ASKED = [
 ]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 17 is open: the packaged 1.5B model answers each of these wrongly (measured "
+    "2026-12-03, see docs/answer-quality.md); strict, so a right answer or an honest refusal shows up",
+)
 @pytest.mark.parametrize(("language", "question", "accepted"), ASKED)
 def test_the_questions_users_asked_get_right_answers_or_honest_refusals(
     local_chain, language, question, accepted

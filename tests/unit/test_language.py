@@ -53,6 +53,10 @@ def test_anything_with_a_word_to_look_up_is_a_question(question):
         ("Le Thi Thu Hang is the Vice Minister of Foreign Affairs [2].", "en"),  # a name is no clue
         ("Phan Thi Minh Giang [1].", None),
         ("“Với 175 nước thành viên” [2].", None),  # a quote is the source's language
+        (
+            "Quoting the sources directly:\n\n“l'OIT a présenté l'initiative « frais 0 » pour les travailleurs” [2]",
+            None,  # the header is too short to tell; the quote is set aside
+        ),
     ],
 )
 def test_an_answers_language_is_told_by_its_own_words(answer, code):
