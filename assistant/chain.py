@@ -369,7 +369,7 @@ def excerpt_quotes(passages: Sequence[Passage], shown: Sequence[Passage]) -> dic
         passage = whole[excerpt.n]
         sentence = excerpt.text.split(" … ")[0]
         start = passage.text.find(sentence)
-        if start >= 0:
+        if excerpt.text != passage.text and start >= 0:  # read whole (`openai`): no one sentence
             quotes[excerpt.n] = Quote(n=excerpt.n, sentence=sentence, start=start, end=start + len(sentence))
     return quotes
 
