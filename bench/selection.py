@@ -27,7 +27,7 @@ import math
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -248,7 +248,14 @@ def choose(row: dict[str, Any], judge: int, enough: float) -> tuple[dict[str, An
     return best, row["rank_s"] + sum(c["seconds"] for c in judged)
 
 
-def outcome(rows: list[dict[str, Any]], judge: int, enough: float, threshold: float) -> dict[str, Any]:
+def outcome(
+    rows: list[dict[str, Any]],
+    judge: int,
+    enough: float,
+    threshold: float | Callable[[dict[str, Any]], float],
+) -> dict[str, Any]:
+    """Selection accuracy, refusals and time when each question abstains below `threshold` (one
+    for all, or one per question)."""
     answerable = [r for r in rows if r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]
     right = refused_unans = false_refusals = 0
@@ -256,16 +263,13 @@ def outcome(rows: list[dict[str, Any]], judge: int, enough: float, threshold: fl
     for row in rows:
         best, spent = choose(row, judge, enough)
         seconds.append(spent)
-        refuses = best["p_yes"] < threshold
+        refuses = best["p_yes"] < (threshold(row) if callable(threshold) else threshold)
         if row["answerable"]:
             right += not refuses and best["holds_answer"]
             false_refusals += refuses
         else:
             refused_unans += refuses
     return {
-        "judge": judge,
-        "enough": enough,
-        "threshold": threshold,
         "selection_accuracy": round(right / len(answerable), 4),
         "refusals_unanswerable": round(refused_unans / len(unanswerable), 4) if unanswerable else 0.0,
         "false_refusals": round(false_refusals / len(answerable), 4),
@@ -276,29 +280,19 @@ def outcome(rows: list[dict[str, Any]], judge: int, enough: float, threshold: fl
 
 def cross_validated(rows: list[dict[str, Any]], judge: int, enough: float) -> dict[str, Any]:
     """Leave one question out: the threshold that does best on the others (right answers plus
-    refusals on unanswerables), applied to it; the sum over all questions."""
-    right = refused = declined = 0
-    for row in rows:
+    refusals on unanswerables), applied to it."""
+
+    def left_out(row: dict[str, Any]) -> float:
         others = [r for r in rows if r is not row]
 
-        def merit(threshold: float, others: list[dict[str, Any]] = others) -> float:
+        def merit(threshold: float) -> float:
             scores = outcome(others, judge, enough, threshold)
             return scores["selection_accuracy"] + scores["refusals_unanswerable"]
 
-        threshold = max(THRESHOLDS, key=merit)
-        best, _ = choose(row, judge, enough)
-        refuses = best["p_yes"] < threshold
-        if row["answerable"]:
-            right += not refuses and best["holds_answer"]
-            declined += refuses
-        else:
-            refused += refuses
-    answerable = sum(r["answerable"] for r in rows)
-    return {
-        "selection_accuracy": round(right / answerable, 4),
-        "refusals_unanswerable": round(refused / (len(rows) - answerable), 4),
-        "false_refusals": round(declined / answerable, 4),
-    }
+        return max(THRESHOLDS, key=merit)
+
+    scores = outcome(rows, judge, enough, left_out)
+    return {k: scores[k] for k in ("selection_accuracy", "refusals_unanswerable", "false_refusals")}
 
 
 def report(run: dict[str, Any]) -> dict[str, Any]:
@@ -341,7 +335,7 @@ def report(run: dict[str, Any]) -> dict[str, Any]:
     curve = []
     for threshold in THRESHOLDS:
         scores = outcome(rows, best["judge"], best["enough"], threshold)
-        curve.append(scores)
+        curve.append({"threshold": threshold, **scores})
         print(
             f"  {threshold:.2f}: answered {1 - scores['false_refusals']:.2f} of answerable, "
             f"accuracy {scores['selection_accuracy']:.2f}, refused {scores['refusals_unanswerable']:.2f} of unanswerable"
