@@ -1,7 +1,8 @@
 """The answer chain: condense → translate → retrieve → answerable? → generate → guard → `Answer`.
 
-`stream()` yields events on two channels, kotaemon-style: `token` (chat text as it is generated)
-and `answer` (the final, checked `Answer` with its citations, for the evidence panel). A
+`stream()` yields events on named channels, kotaemon-style: `evidence` (the sentences the model
+reads, as soon as they are ranked), `token` (chat text as it is generated) and `answer` (the
+final, checked `Answer` with its citations, for the evidence panel). A
 generated answer is shown only after the guard: if it fails, the extractive answer replaces it,
 marked as such.
 """
@@ -63,7 +64,7 @@ class Event:
     kind: Literal["status", "evidence", "token", "answer"]
     text: str = ""
     answer: Answer | None = None
-    quotes: tuple[Quote, ...] = ()  # `evidence`: the sentences being read, then the one chosen
+    quotes: tuple[Quote, ...] = ()  # `evidence`: the sentences the model is about to read
 
 
 class AnswerChain:
@@ -154,7 +155,8 @@ class AnswerChain:
             answer = Answer(**base, **self._extractive(extractive, standalone, passages, language))
         else:
             shown = self._shown(standalone, passages, extractive)
-            quotes = excerpt_quotes(passages, shown)
+            # Passages read whole (`openai`'s default) have no one sentence to quote.
+            quotes = excerpt_quotes(passages, shown) if self.settings.llm_sentences else {}
             if quotes:  # what the model reads, on screen before it writes (~0.2 s after asking)
                 yield Event("evidence", "reading", quotes=tuple(quotes.values()))
             yield Event("status", "generating")
@@ -170,7 +172,8 @@ class AnswerChain:
             draft = "".join(parts)
             checked = self._checked(draft, extractive, standalone, passages, language, quotes)
             if checked.pop("wrong_language", False):  # written once more in the question's language
-                retry = [*messages, AIMessage(draft), HumanMessage(self._in_language(language))]
+                again_in = self.prompts.in_language.format(language_name=language.name)
+                retry = [*messages, AIMessage(draft), HumanMessage(again_in)]
                 again = self._checked(
                     "".join(self._stream_reply(retry)), extractive, standalone, passages, language, quotes
                 )
@@ -273,9 +276,6 @@ class AnswerChain:
             shown.reverse()  # numbers stay the ranks: [1] is still the best passage
         return shown
 
-    def _in_language(self, language: ReplyLanguage) -> str:
-        return f"Write that answer again in {language.name}, with the same source numbers in brackets."
-
     def _stream_reply(self, messages: list[BaseMessage]) -> Iterator[str]:
         assert self.llm is not None
         try:
@@ -369,7 +369,7 @@ def excerpt_quotes(passages: Sequence[Passage], shown: Sequence[Passage]) -> dic
         passage = whole[excerpt.n]
         sentence = excerpt.text.split(" … ")[0]
         start = passage.text.find(sentence)
-        if excerpt.text != passage.text and start >= 0:  # read whole (`openai`): no one sentence
+        if start >= 0:
             quotes[excerpt.n] = Quote(n=excerpt.n, sentence=sentence, start=start, end=start + len(sentence))
     return quotes
 

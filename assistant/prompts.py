@@ -26,6 +26,7 @@ class Prompts:
     answer: ChatPromptTemplate
     condense: PromptTemplate
     translate: PromptTemplate
+    in_language: PromptTemplate  # asks again for an answer written in another language
 
     @classmethod
     def load(cls, folder: Path) -> Prompts:
@@ -49,6 +50,7 @@ class Prompts:
             answer=ChatPromptTemplate.from_messages([*messages, ("human", question)]),
             condense=PromptTemplate.from_template(read("condense.md")),
             translate=PromptTemplate.from_template(read("translate.md")),
+            in_language=PromptTemplate.from_template(read("in_language.md")),
         )
 
 

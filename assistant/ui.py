@@ -48,7 +48,6 @@ EXAMPLES = [
     "Có khoảng bao nhiêu người di cư trong tiểu vùng sông Mê Kông mở rộng?",
     "Hội nghị về Thỏa thuận toàn cầu về di cư ở Hà Nội diễn ra vào ngày nào?",
 ]
-_EVIDENCE = {"reading": "Reading these sentences…", "chosen": "Answering from this sentence…"}
 _STATUS = {
     "condensing the follow-up question": "Reading the conversation…",
     "generating": "Writing the answer…",
@@ -83,7 +82,7 @@ class ChatHandlers:
                 if event.kind == "status":
                     yield [notice(_STATUS.get(event.text, event.text), pending=True)]
                 elif event.kind == "evidence":  # shown at once, before any answer is written
-                    evidence = notice(_EVIDENCE[event.text], quotes_markdown(event.quotes), pending=True)
+                    evidence = notice("Reading these sentences…", quotes_markdown(event.quotes), pending=True)
                     yield [evidence]
                 elif event.kind == "token":
                     text += event.text

@@ -155,3 +155,29 @@ def test_the_questions_users_asked_get_right_answers_or_honest_refusals(
     assert accepted, "the articles do not say: only a refusal is honest"
     assert answer_matches(answer.answer, accepted)
     assert any(answer_matches(c.passage, accepted) for c in answer.citations)
+
+
+def test_choice_logprobs_reads_the_first_tokens_probability_and_keeps_the_prompt_cached(local_chain):
+    """What bench/selection.py reads: P(Yes) for "does this sentence answer?" from one forward
+    pass, higher for the sentence that answers; the prompt stays in the KV cache."""
+    import math
+
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    model = local_chain.llm
+    system = SystemMessage("Reply Yes if the sentence answers the question, else No.")
+
+    def p_yes(sentence: str) -> float:
+        question = "How many Vietnamese officials took part in the study visit?"
+        human = HumanMessage(f"Question: {question}\nSentence: {sentence}\nDoes it answer? Reply Yes or No.")
+        logprobs = model.choice_logprobs([system, human], ["Yes", "No"])
+        assert all(value <= 0 for value in logprobs.values())
+        return 1 / (1 + math.exp(logprobs["No"] - logprobs["Yes"]))
+
+    answering = p_yes("IOM Vietnam hosted a study visit to Bangkok, engaging 11 Vietnamese officials.")
+    cached = model.load().n_tokens
+    unrelated = p_yes("The workshop is co-hosted with Viet Nam's Ministry of Foreign Affairs.")
+    assert answering > unrelated
+    assert cached > 20 and model.load().n_tokens > 20
+    with pytest.raises(ValueError, match="choices must be one"):
+        model.choice_logprobs([system], ["Yes please"])

@@ -174,29 +174,3 @@ def test_a_slow_or_garbled_endpoint_gives_a_friendly_error_and_the_chat_goes_on(
             )
             assert re.search(r"\[\d\]", reply.choices[0].message.content or "")
             assert reply.model_extra["sources"]
-
-
-def test_an_endpoint_judges_a_sentence_by_the_logprobs_it_serves(model_server, settings_for):
-    """The `select` path's judgement through a real llama.cpp server: the same weights give the
-    answering sentence a clearly higher P(Yes) than an unrelated one."""
-    import math
-
-    from assistant.llm import chat_model
-    from assistant.prompts import Prompts
-
-    settings = settings_for(
-        generator="openai", llm_base_url=model_server.url + "/v1", llm_model=LLAMA_ALIAS, llm_api_key=KEY
-    )
-    model = chat_model(settings)
-    verify = Prompts.load(settings.prompts_dir).verify
-    question = "How many Vietnamese officials took part in the study visit?"
-
-    def p_yes(sentence: str) -> float:
-        logprobs = model.choice_logprobs(
-            verify.format_messages(question=question, sentence=sentence), ["Yes", "No"]
-        )
-        return 1 / (1 + math.exp(logprobs["No"] - logprobs["Yes"]))
-
-    answering = p_yes("IOM Vietnam hosted a study visit to Bangkok, engaging 11 Vietnamese officials.")
-    unrelated = p_yes("The workshop is co-hosted with Viet Nam's Ministry of Foreign Affairs.")
-    assert answering > 0.5 > unrelated

@@ -31,6 +31,7 @@ def test_without_an_examples_file_there_are_no_example_turns(tmp_path):
         "answer.md",
         "condense.md",
         "translate.md",
+        "in_language.md",
     ):
         shutil.copy(ROOT / "prompts" / name, tmp_path)
     assert [m.type for m in _messages(tmp_path)] == ["system", "human"]
