@@ -134,27 +134,25 @@ ASKED = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 17 is open: the packaged 1.5B model answers each of these wrongly (measured "
-    "2026-12-03, see docs/answer-quality.md); strict, so a right answer or an honest refusal shows up",
-)
 @pytest.mark.parametrize(("language", "question", "accepted"), ASKED)
 def test_the_questions_users_asked_get_right_answers_or_honest_refusals(
     local_chain, language, question, accepted
 ):
+    """In the question's language, and every figure or name shown is in the passage it cites,
+    always. Right or honestly refused: issue 17's goal, not met by the packaged 1.5B model for
+    most of these (docs/answer-quality.md); a wrong answer is reported as an expected failure."""
     answer = local_chain.invoke(question)
-    print(
-        f"\n{question}\n→ refused={answer.refused} {answer.answer} ({answer.timings_ms['total'] / 1000:.1f} s)"
-    )
+    seconds = answer.timings_ms["total"] / 1000
+    print(f"\n{question}\n→ refused={answer.refused} {answer.answer} ({seconds:.1f} s)")
     assert answer.language == language
     assert answer_language(answer.answer) in (None, language)
     if answer.refused:
         assert answer.answer == LANGUAGES[language].not_in_sources
         return
-    assert accepted, "the articles do not say: only a refusal is honest"
-    assert answer_matches(answer.answer, accepted)
-    assert any(answer_matches(c.passage, accepted) for c in answer.citations)
+    cited = {c.n: c.passage for c in answer.citations}
+    assert cited and (answer.generator == "extractive" or check(answer.answer, cited, question).passed)
+    if not accepted or not answer_matches(answer.answer, accepted):
+        pytest.xfail(f"issue 17: answered wrongly: {answer.answer}")
 
 
 def test_choice_logprobs_reads_the_first_tokens_probability_and_keeps_the_prompt_cached(local_chain):
