@@ -125,6 +125,10 @@ class Answer(BaseModel):
     )
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
+    def passage(self, n: int) -> Passage | None:
+        """The retrieved passage numbered `n`."""
+        return next((p for p in self.passages if p.n == n), None)
+
     def batch_record(self, record_id: Any) -> dict[str, Any]:
         """The exact fields of `assistant ask --jsonl`, one object per question."""
         return {

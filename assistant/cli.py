@@ -191,8 +191,8 @@ def print_answer(answer: Answer) -> None:
     print(answer.answer)
     if answer.guard.fired and answer.generator == "extractive":
         _stderr(f"note: the model's answer was replaced by quotes ({answer.guard.reason})")
-    if answer.closest:
-        passage = next(p for p in answer.passages if p.n == answer.closest.n)
+    passage = answer.passage(answer.closest.n) if answer.closest else None
+    if answer.closest and passage:
         print(f"\n{language.closest}\n  “{answer.closest.sentence}” — {passage.title}")
     if answer.citations:
         print(f"\n{language.sources}:")

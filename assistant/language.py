@@ -102,10 +102,15 @@ def _without_names(text: str) -> list[str]:
     return [w.lower() for i, w in enumerate(words) if i == 0 or not w[:1].isupper()]
 
 
+def _votes(words: list[str]) -> dict[str, int]:
+    """How many of `words` are each language's cue words."""
+    return {code: sum(w in cues for w in words) for code, cues in _CUES.items()}
+
+
 def reply_language(question: str) -> ReplyLanguage:
     """The language to answer in: the question's, told by its question words first."""
     words = _without_names(question)
-    votes = {code: sum(w in cues for w in words) for code, cues in _CUES.items()}
+    votes = _votes(words)
     best = max(votes.values())
     leaders = [code for code, count in votes.items() if count == best]
     if best and len(leaders) == 1:
@@ -129,7 +134,7 @@ def answer_language(answer: str) -> str | None:
     words = _without_names(_QUOTED.sub(" ", answer))
     if any(_VIETNAMESE_ONLY.search(w) for w in words):  # "8 pays quan sát viên ont participé"
         return "vi"
-    votes = sorted(((sum(w in cues for w in words), code) for code, cues in _CUES.items()), reverse=True)
+    votes = sorted(((count, code) for code, count in _votes(words).items()), reverse=True)
     (best, code), (second, _) = votes[0], votes[1]
     return code if best >= 2 and best >= 2 * second else None
 

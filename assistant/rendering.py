@@ -50,9 +50,13 @@ def linked_answer(answer: Answer) -> str:
 
 
 def citation_href(citation: Citation) -> str:
-    quote = citation.quote
-    sentence = (citation.start + quote.start, citation.start + quote.end) if quote else None
-    return passage_href(citation.source, citation.start, citation.end, sentence)
+    return quote_href(citation.source, citation.start, citation.end, citation.quote)
+
+
+def quote_href(source: str, start: int, end: int, quote: Quote | None) -> str:
+    """The article link for a passage (document offsets), with its quoted sentence marked."""
+    sentence = (start + quote.start, start + quote.end) if quote else None
+    return passage_href(source, start, end, sentence)
 
 
 def sources_title(answer: Answer) -> str:
@@ -86,12 +90,10 @@ def closest_markdown(answer: Answer) -> str:
     """On a refusal: the sentence nearest to an answer, with a link to it in its article, so the
     user sees what the articles do say without taking it for the answer."""
     quote = answer.closest
-    passage = next((p for p in answer.passages if quote and p.n == quote.n), None)
+    passage = answer.passage(quote.n) if quote else None
     if quote is None or passage is None:
         return ""
-    href = passage_href(
-        passage.source, passage.start, passage.end, (passage.start + quote.start, passage.start + quote.end)
-    )
+    href = quote_href(passage.source, passage.start, passage.end, quote)
     return (
         f"> {escape_markdown(' '.join(quote.sentence.split()))}\n\n[{escape_markdown(passage.title)}]({href})"
     )

@@ -60,16 +60,6 @@ def _payload(messages: list[BaseMessage]) -> list[dict[str, str]]:
     return [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
 
 
-def cached_prefix(cached: Sequence[int], tokens: Sequence[int]) -> int:
-    """How many of `tokens` the KV cache already holds (the common prefix)."""
-    same = 0
-    for a, b in zip(cached, tokens, strict=False):
-        if a != b:
-            break
-        same += 1
-    return same
-
-
 class LlamaCppChatModel(BaseChatModel):
     model_path: str
     n_ctx: int = 4096
@@ -119,7 +109,9 @@ class LlamaCppChatModel(BaseChatModel):
         tokens = self._prompt_tokens(llama, messages)
         ids = {choice: self._single_token(llama, choice) for choice in choices}
         with _ONE_AT_A_TIME:
-            cached = min(cached_prefix(llama.input_ids[: llama.n_tokens], tokens), len(tokens) - 1)
+            cached = min(
+                llama.longest_token_prefix(llama.input_ids[: llama.n_tokens], tokens), len(tokens) - 1
+            )
             llama.n_tokens = cached  # eval() drops the KV cache past n_tokens before decoding
             llama.eval(tokens[cached:])
             logits = np.ctypeslib.as_array(
