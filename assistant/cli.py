@@ -24,7 +24,7 @@ from assistant.generators.model_files import ModelFileError
 from assistant.language import LANGUAGES
 from assistant.llm import describe_generator
 from assistant.retrieval import build_index, load_documents, make_retriever
-from assistant.service import ANSWER_ERRORS, build_chain
+from assistant.service import ANSWER_ERRORS, ModelChains
 from assistant.settings import Settings
 from vectorstore.catalog import CatalogError
 from vectorstore.loading import InputError
@@ -33,6 +33,7 @@ EXIT_USER_ERROR = 2
 EXIT_FAILURE = 1
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+MODEL_HELP = "a model id from `assistant models` (default: the configured one)"
 
 
 def _stderr(message: str) -> None:
@@ -92,9 +93,61 @@ def print_passages(documents: Sequence[Document]) -> None:
         print(textwrap.indent(textwrap.fill(doc.page_content, 100), "    "))
 
 
+def chosen_chain(args: argparse.Namespace, settings: Settings) -> AnswerChain:
+    """The chain of `--model` (a catalogue id, see `assistant models`), else the configured one."""
+    return ModelChains(settings).chain(getattr(args, "model", None))
+
+
+def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
+    """The model catalogue: id, where it comes from, whether a running assistant has it loaded."""
+    from assistant.generators.model_files import gguf_problem
+
+    listing = ModelChains(settings).listing()
+    loaded = _loaded_in_server(settings)
+    rows = []
+    for entry in listing.entries:
+        if entry.path is not None and entry.path.exists():
+            state = gguf_problem(entry.path) or "ready"
+        elif entry.packaged is not None:
+            state = "ready (joined from its packages on first use)"
+        else:
+            state = "ready"
+        in_server = "-" if loaded is None else ("yes" if entry.id in loaded else "no")
+        default = "*" if entry.id == listing.default_id else " "
+        rows.append((f"{default} {entry.id}", entry.source, in_server, f"{entry.label}; {state}"))
+    widths = [max(len(r[i]) for r in [("  ID", "SOURCE", "LOADED", ""), *rows]) for i in range(3)]
+    for row in [("  ID", "SOURCE", "LOADED", "LABEL; STATE"), *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[3])
+    if listing.endpoint and not listing.endpoint.reachable:
+        print(f"\nthe model server at {listing.endpoint.url} is not listed: {listing.endpoint.detail}")
+    where = f"http://{settings.host}:{settings.port}"
+    print(
+        f"\n* the default (ASSISTANT_GENERATOR); LOADED: in the assistant at {where}"
+        + (" (none running)" if loaded is None else "")
+    )
+    return 0
+
+
+def _loaded_in_server(settings: Settings) -> set[str] | None:
+    """The model ids a running assistant on ASSISTANT_HOST:PORT has loaded, or None if none answers."""
+    import base64
+    import urllib.request
+
+    request = urllib.request.Request(f"http://{settings.host}:{settings.port}/v1/models")
+    if settings.credentials:
+        token = base64.b64encode(":".join(settings.credentials).encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            data = json.load(response)["data"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return {m["id"].removeprefix("assistant/") for m in data if m.get("loaded")}
+
+
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     """A terminal chat with follow-ups: one question per line; Ctrl-D to leave."""
-    chain = build_chain(settings)
+    chain = chosen_chain(args, settings)
     history: list[tuple[str, str]] = []
     _stderr(f"Ask about the articles in {settings.seeds_dir} (any language). Ctrl-D to quit.")
     while True:
@@ -135,10 +188,10 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     warning = exposure_warning(host, settings)
     if warning:
         _stderr(warning)
-    chain = build_chain(settings)
-    _stderr("loading the models…")
-    chain.warm_up()
-    app = create_app(settings, chain)
+    models = ModelChains(settings)
+    _stderr(f"loading the models ({models.default_id})…")
+    models.prepare(models.default_id)
+    app = create_app(settings, models)
     _stderr(f"Chat on http://{host}:{port}  (Ctrl-C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0
@@ -203,7 +256,7 @@ def print_answer(answer: Answer) -> None:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    chain = build_chain(settings)
+    chain = chosen_chain(args, settings)
     if args.jsonl:
         return ask_batch(chain)
     if not args.question:
@@ -239,10 +292,10 @@ def ask_batch(chain: AnswerChain) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    chain = build_chain(settings)
+    chain = chosen_chain(args, settings)
     questions = load_questions(args.file)
     chain.warm_up()  # loading the models is not part of any question's latency
-    report = evaluate_answers(questions, chain.invoke, settings.generator, progress=_stderr)
+    report = evaluate_answers(questions, chain.invoke, chain.model, progress=_stderr)
     result = report.as_dict()
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
@@ -309,14 +362,21 @@ def build_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="answer a question, with cited sources")
     ask.add_argument("question", nargs="?")
     ask.add_argument("--json", action="store_true", help="the whole Answer as JSON")
+    ask.add_argument("--model", metavar="ID", help=MODEL_HELP)
     ask.add_argument(
         "--jsonl", action="store_true", help="batch: JSON Lines on stdin, one answer per line on stdout"
     )
     ask.set_defaults(handler=cmd_ask)
 
+    models = commands.add_parser(
+        "models", help="list the models to choose from (--model ID, the chat's picker)"
+    )
+    models.set_defaults(handler=cmd_models)
+
     evaluate = commands.add_parser("eval", help="score answers on the evaluation questions")
     evaluate.add_argument("file", nargs="?", type=Path, default=DEFAULT_QUESTIONS)
     evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--model", metavar="ID", help=MODEL_HELP)
     evaluate.set_defaults(handler=cmd_eval)
 
     ui = commands.add_parser("ui", help="serve the web chat (default http://127.0.0.1:7860)")
@@ -341,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.set_defaults(handler=cmd_doctor)
 
     chat = commands.add_parser("chat", help="ask questions in the terminal")
+    chat.add_argument("--model", metavar="ID", help=MODEL_HELP)
     chat.set_defaults(handler=cmd_chat)
     return parser
 

@@ -1,7 +1,9 @@
 """`assistant doctor`: what is configured, and whether each part works, in plain words.
 
-Checks the embedding model, the index and the generator (for an OpenAI-compatible endpoint:
-`/models`, the model name, the key, one tiny completion). Never prints the API key.
+Checks the embedding model, the index, the generator (for an OpenAI-compatible endpoint:
+`/models`, the model name, the key, one tiny completion) and every source of the model catalogue
+(the packaged models, the models folder, the endpoint), naming the models found. Never prints
+the API key.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass
 
 import openai
 
+from assistant.generators.catalogue import ModelCatalogue
+from assistant.generators.model_files import gguf_problem
 from assistant.llm import chat_model, describe_generator
 from assistant.retrieval import IndexNotBuilt, client_for, embedding_function
 from assistant.service import SERVICE_ERRORS
@@ -35,6 +39,29 @@ def run_checks(settings: Settings) -> Iterator[Check]:
         yield _guarded("local model", lambda: _local(settings))
     else:
         yield Check("generator", True, "extractive: no LLM to check")
+    yield from _catalogue(settings)
+
+
+def _catalogue(settings: Settings) -> Iterator[Check]:
+    """Each source of models, and the ids the chat's picker and `--model` will offer."""
+    listing = ModelCatalogue(settings).listing()
+    packaged = [e.id for e in listing.entries if e.source == "packaged"]
+    yield Check(
+        "packaged models", bool(packaged), ", ".join(packaged) or "none installed: run `make install`"
+    )
+    folder = [e for e in listing.entries if e.source == "folder" and e.path is not None]
+    problems = [problem for e in folder if e.path and (problem := gguf_problem(e.path))]
+    found = f"{len(folder)} GGUF file(s)" + (": " + ", ".join(e.id for e in folder) if folder else "")
+    yield Check(
+        "models folder",
+        not problems,
+        f"{settings.model_folder}: {found}" + (f"; unusable: {'; '.join(problems)}" if problems else ""),
+    )
+    if listing.endpoint and settings.generator != "openai":  # the generator checks above cover it
+        served = [e.id for e in listing.entries if e.source == "endpoint"]
+        state = listing.endpoint
+        yield Check("model server", state.reachable, f"{state.url} {state.detail}: {', '.join(served)}")
+    yield Check("models found", True, ", ".join(e.id for e in listing.entries))
 
 
 def _guarded(name: str, check: Callable[[], str]) -> Check:

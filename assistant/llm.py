@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from langchain_core.language_models import BaseChatModel
 
-from assistant.generators.local import LlamaCppChatModel, free_cores
+from assistant.generators.local import RESIDENT, LlamaCppChatModel, free_cores
 from assistant.generators.model_files import PACKAGED_MODEL, ensure_packaged_model
 from assistant.settings import Settings
 
@@ -15,12 +15,19 @@ class GeneratorUnavailable(RuntimeError):
     """The configured model cannot answer right now; the message is meant for the user."""
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=32)  # handles are small; only `RESIDENT.limit` files are loaded
 def _local_model(path: str, threads: int, context: int, max_tokens: int, purpose: str) -> LlamaCppChatModel:
     """One llama.cpp context per purpose: answering keeps the system prompt and worked examples
     in its prompt cache; rewriting follow-ups in the same context would evict them (~1,000
     tokens to evaluate again, about 10 s on two cores). The weights are memory-mapped, shared."""
     return LlamaCppChatModel(model_path=path, n_threads=threads, n_ctx=context, max_tokens=max_tokens)
+
+
+@lru_cache(maxsize=1)
+def _free_cores_at_first_load() -> int:
+    """Sampled once: a model chosen later, while another one is generating, would otherwise see
+    the busy cores and get one thread for good."""
+    return free_cores()
 
 
 def chat_model(settings: Settings) -> BaseChatModel | None:
@@ -47,8 +54,9 @@ def chat_model(settings: Settings) -> BaseChatModel | None:
             raise GeneratorUnavailable(f"ASSISTANT_MODEL_PATH {settings.model_path} is not a file")
         path = settings.model_path
     else:
-        path = ensure_packaged_model(settings.models_dir)  # joined once, sha256-verified
-    threads = settings.llm_threads or free_cores()
+        path = ensure_packaged_model(settings.packaged_dir)  # joined once, sha256-verified
+    RESIDENT.limit = settings.max_local_models
+    threads = settings.llm_threads or _free_cores_at_first_load()
     return _local_model(str(path), threads, settings.llm_context, settings.llm_max_tokens, "answer")
 
 

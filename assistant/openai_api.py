@@ -1,7 +1,9 @@
 """The assistant as an OpenAI-compatible model: `POST /v1/chat/completions`, `GET /v1/models`.
 
 Tools that speak the OpenAI protocol (Open WebUI, scripts, editors) can use the assistant as a
-model named `assistant`. The last user message is the question, earlier turns are the conversation.
+model named `assistant` (the configured model answers), or `assistant/<id>` for any model of the
+catalogue (`assistant/local:…`, `assistant/openai:…`, `assistant/extractive`): `/v1/models` lists
+them all. The last user message is the question, earlier turns are the conversation.
 Citations come as `[n]` in the text plus a `sources` field. A stream starts at once (the role
 chunk) but carries the answer only after the guard has checked it: a client keeps whatever it
 was sent, so an unchecked draft must never be sent.
@@ -23,10 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.answer import Answer
 from assistant.chain import AnswerChain, QuestionError
+from assistant.generators.catalogue import UnknownModel
 from assistant.rendering import citation_href, message_text
-from assistant.service import SERVICE_ERRORS
+from assistant.service import SERVICE_ERRORS, ModelChains
 
 MODEL_NAME = "assistant"
+MODEL_PREFIX = MODEL_NAME + "/"
 _PIECES = re.compile(r"\S+\s*|\s+")
 
 
@@ -71,38 +75,68 @@ def sources_of(answer: Answer) -> list[dict[str, Any]]:
     ]
 
 
-def create_router(chain: AnswerChain) -> APIRouter:
+def create_router(models: ModelChains) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["OpenAI-compatible API"])
 
     @router.get("/models")
-    def models() -> dict[str, Any]:
-        return {
-            "object": "list",
-            "data": [{"id": MODEL_NAME, "object": "model", "created": 0, "owned_by": "assistant"}],
+    def list_models() -> dict[str, Any]:
+        """`assistant` (the configured model) and `assistant/<id>` for each catalogue model, with
+        where it comes from, a label and whether its weights are loaded (extensions)."""
+        listing = models.listing()
+        loaded = models.loaded()
+        default = {
+            "id": MODEL_NAME,
+            "object": "model",
+            "created": 0,
+            "owned_by": "assistant",
+            "label": f"the configured model ({listing.default_id})",
         }
+        entries = [
+            {
+                "id": MODEL_PREFIX + entry.id,
+                "object": "model",
+                "created": 0,
+                "owned_by": entry.source,
+                "label": entry.label,
+                "loaded": entry.id in loaded,
+            }
+            for entry in listing.entries
+        ]
+        return {"object": "list", "data": [default, *entries]}
 
     @router.post("/chat/completions", response_model=None)
     def chat_completions(request: ChatRequest) -> JSONResponse | EventSourceResponse:
         try:
             question, history = _conversation(request)
+            chain = _chain(models, request.model)
             if request.stream:
                 return EventSourceResponse(_stream(chain, request, question, history))
             answer = _answer(chain, question, history, request.top_k)
         except ApiError as error:
             return error.response()
-        return JSONResponse(_completion(answer))
+        return JSONResponse(_completion(answer, request.model))
 
     return router
 
 
-def _conversation(request: ChatRequest) -> tuple[str, list[tuple[str, str]]]:
-    if request.model != MODEL_NAME:
+def _chain(models: ModelChains, requested: str) -> AnswerChain:
+    """The chain for `assistant` or `assistant/<catalogue id>`; 404 for anything else."""
+    if requested != MODEL_NAME and not requested.startswith(MODEL_PREFIX):
         raise ApiError(
             404,
-            f"the model {request.model!r} does not exist; use {MODEL_NAME!r}",
+            f"the model {requested!r} does not exist; use {MODEL_NAME!r} or one of GET /v1/models",
             "invalid_request_error",
             "model_not_found",
         )
+    try:
+        return models.chain(requested.removeprefix(MODEL_PREFIX) if requested != MODEL_NAME else None)
+    except UnknownModel as exc:
+        raise ApiError(404, str(exc), "invalid_request_error", "model_not_found") from exc
+    except SERVICE_ERRORS as exc:
+        raise ApiError(503, str(exc), "service_unavailable") from exc
+
+
+def _conversation(request: ChatRequest) -> tuple[str, list[tuple[str, str]]]:
     turns = [(m.role, message_text(m.content)) for m in request.messages if m.role in ("user", "assistant")]
     if not turns or turns[-1][0] != "user":
         raise ApiError(400, "the last message must be the user's question", "invalid_request_error")
@@ -118,12 +152,12 @@ def _answer(chain: AnswerChain, question: str, history: list[tuple[str, str]], t
         raise ApiError(503, str(exc), "service_unavailable") from exc
 
 
-def _completion(answer: Answer) -> dict[str, Any]:
+def _completion(answer: Answer, model: str) -> dict[str, Any]:
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": MODEL_NAME,
+        "model": model,
         "choices": [
             {"index": 0, "message": {"role": "assistant", "content": answer.answer}, "finish_reason": "stop"}
         ],
@@ -131,6 +165,7 @@ def _completion(answer: Answer) -> dict[str, Any]:
         "sources": sources_of(answer),
         "refused": answer.refused,
         "generator": answer.generator,
+        "answered_by": answer.model,
     }
 
 
@@ -142,7 +177,7 @@ def _stream(
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion.chunk",
         "created": int(time.time()),
-        "model": MODEL_NAME,
+        "model": request.model,
     }
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -161,7 +196,14 @@ def _stream(
     for piece in _PIECES.findall(answer.answer):
         yield _event(chunk({"content": piece}))
     yield _event(
-        chunk({}, "stop", sources=sources_of(answer), refused=answer.refused, generator=answer.generator)
+        chunk(
+            {},
+            "stop",
+            sources=sources_of(answer),
+            refused=answer.refused,
+            generator=answer.generator,
+            answered_by=answer.model,
+        )
     )
     yield "data: [DONE]\n\n"
 

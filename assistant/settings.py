@@ -110,6 +110,17 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(60.0, gt=0, description="Seconds before an endpoint is declared down.")
     llm_max_tokens: int = Field(256, ge=16, le=4096)
     model_path: Path | None = Field(None, description="A GGUF file for `local`; default: the packaged model.")
+    models_dir: Path | None = Field(
+        None,
+        description="Folder whose .gguf files (subfolders too) the model picker lists, read at each "
+        "listing; default: <data_dir>/models.",
+    )
+    max_local_models: int = Field(
+        1, ge=1, le=8, description="GGUF files kept loaded at once; choosing another frees the oldest."
+    )
+    catalogue_ttl: float = Field(
+        30.0, ge=0, description="Seconds the endpoint's /models listing is kept before asking again."
+    )
     llm_threads: int | None = Field(
         None, ge=1, le=64, description="llama.cpp threads; default: the free cores."
     )
@@ -130,8 +141,14 @@ class Settings(BaseSettings):
         return 1 if self.generator == "local" else 0
 
     @property
-    def models_dir(self) -> Path:
+    def packaged_dir(self) -> Path:
+        """Where the packaged models are joined from their parts."""
         return self.data_dir / "models"
+
+    @property
+    def model_folder(self) -> Path:
+        """The folder of GGUF files the model picker lists."""
+        return self.models_dir or self.data_dir / "models"
 
     @property
     def credentials(self) -> tuple[str, str] | None:

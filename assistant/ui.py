@@ -1,8 +1,10 @@
-"""The Gradio chat: streamed answers, citation links, a Sources block per answer, feedback.
+"""The Gradio chat: a model picker, streamed answers, citation links, a Sources block per
+answer naming the model that wrote it, feedback.
 
 A thin face over `AnswerChain.stream`: tokens go to the chat text, the final `Answer` to the
 Sources block (kotaemon's two channels). Sources and notices are messages with metadata, and
-`history_for_chain` leaves them out, so the model never sees them as things it said.
+`history_for_chain` leaves them out, so the model never sees them as things it said. The model
+chosen is kept per browser session (a `gr.State`) and sent with every question.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.chain import AnswerChain
+from assistant.answer import Answer
 from assistant.documents import add_documents
 from assistant.feedback import record_feedback
+from assistant.generators.catalogue import Listing
 from assistant.language import LANGUAGES
-from assistant.llm import describe_generator
 from assistant.rendering import (
     cited_passages,
     closest_markdown,
@@ -32,7 +34,7 @@ from assistant.rendering import (
     sources_markdown,
     sources_title,
 )
-from assistant.service import ANSWER_ERRORS
+from assistant.service import ANSWER_ERRORS, ModelChains
 from assistant.settings import Settings
 from vectorstore.loading import InputError
 from vectorstore.store import StoreError
@@ -64,21 +66,74 @@ def error(message: str, hint: str) -> gr.ChatMessage:
     return gr.ChatMessage(role="assistant", content=error_markdown(message, hint))
 
 
-class ChatHandlers:
-    """The functions Gradio calls, bound to one chain and its settings."""
+def model_choices(listing: Listing) -> list[tuple[str, str]]:
+    return [(entry.label, entry.id) for entry in listing.entries]
 
-    def __init__(self, settings: Settings, chain: AnswerChain) -> None:
+
+def endpoint_markdown(listing: Listing) -> str:
+    """A line about the model server when it cannot be asked: shown, not an error page."""
+    endpoint = listing.endpoint
+    if endpoint is None or endpoint.reachable:
+        return ""
+    return f"⚠️ The model server at {escape_markdown(endpoint.url)} is not listed: {endpoint.detail}."
+
+
+class ChatHandlers:
+    """The functions Gradio calls, bound to the settings and the chains of every model."""
+
+    def __init__(self, settings: Settings, models: ModelChains) -> None:
         self.settings = settings
-        self.chain = chain
+        self.models = models
+
+    def refresh_models(self, chosen: str | None) -> tuple[dict[str, Any], str]:
+        """The picker's choices as the catalogue lists them now (a GGUF just dropped in the
+        folder, what the endpoint serves), keeping this session's choice."""
+        listing = self.models.listing()
+        return gr.update(
+            choices=model_choices(listing), value=chosen or listing.default_id
+        ), endpoint_markdown(listing)
+
+    def choose_model(self, model_id: str, previous: str | None) -> Iterator[tuple[Any, str, str]]:
+        """Switch this session to `model_id`, loading it now with a status line; a model that
+        cannot be used leaves the previous one in place, with a plain message."""
+        previous = previous or self.models.default_id
+        if not model_id or model_id == previous:  # Gradio re-fires `input` for the value set below
+            yield gr.update(), previous, gr.update()
+            return
+        yield gr.update(interactive=False), previous, f"⏳ Loading **{escape_markdown(model_id)}**…"
+        try:
+            self.models.prepare(model_id)
+        except ANSWER_ERRORS as exc:
+            message = (
+                f"⚠️ **{escape_markdown(model_id)}** cannot be used: {escape_markdown(str(exc))}. "
+                f"Still answering with **{escape_markdown(previous)}**."
+            )
+            yield gr.update(value=previous, interactive=True), previous, message
+            return
+        except Exception:
+            log.exception("loading %s failed", model_id)
+            message = f"⚠️ **{escape_markdown(model_id)}** could not be loaded; still answering with **{escape_markdown(previous)}**."
+            yield gr.update(value=previous, interactive=True), previous, message
+            return
+        yield (
+            gr.update(value=model_id, interactive=True),
+            model_id,
+            f"Answering with **{escape_markdown(model_id)}**.",
+        )
 
     def respond(
-        self, message: str, history: list[dict[str, Any]], top_k: float | None = None
+        self,
+        message: str,
+        history: list[dict[str, Any]],
+        top_k: float | None = None,
+        model_id: str | None = None,
     ) -> Iterator[list[gr.ChatMessage]]:
         yield [notice("Searching the articles…", pending=True)]
         try:
+            chain = self.models.chain(model_id)
             text = ""
             evidence: gr.ChatMessage | None = None
-            for event in self.chain.stream(message, history_for_chain(history), int(top_k or 0) or None):
+            for event in chain.stream(message, history_for_chain(history), int(top_k or 0) or None):
                 if event.kind == "status":
                     yield [notice(_STATUS.get(event.text, event.text), pending=True)]
                 elif event.kind == "evidence":  # shown at once, before any answer is written
@@ -103,7 +158,7 @@ class ChatHandlers:
                                 metadata={
                                     "title": sources_title(answer),
                                     "status": "done",
-                                    "log": f"{answer.generator} · {seconds:.1f} s",
+                                    "log": f"{answer_by(answer)} · {seconds:.1f} s",
                                 },
                             )
                         )
@@ -160,16 +215,38 @@ class ChatHandlers:
         gr.Info("Thanks, your feedback was saved." if liked else "Thanks, noted: we'll look at this answer.")
 
 
-def build_ui(settings: Settings, chain: AnswerChain) -> gr.Blocks:
-    handlers = ChatHandlers(settings, chain)
+def answer_by(answer: Answer) -> str:
+    """Who wrote the shown answer: the chosen model, or its quotes when the guard replaced it."""
+    model = answer.model or answer.generator
+    if answer.generator == "extractive" and model != "extractive":
+        return f"{model} (replaced by quotes)"
+    return model
+
+
+def build_ui(settings: Settings, models: ModelChains) -> gr.Blocks:
+    handlers = ChatHandlers(settings, models)
+    listing = models.listing()
     with gr.Blocks(title="Articles assistant", fill_height=True) as app:
         gr.Markdown(
             "## Ask the articles\n"
             "Questions in English, French or Vietnamese about IOM and migration governance in Viet Nam. "
             "Every answer cites its passages: click a [1] to read it in its article."
         )
+        chosen = gr.State(models.default_id)
+        with gr.Row():
+            picker = gr.Dropdown(
+                choices=model_choices(listing),
+                value=models.default_id,
+                label="Model",
+                info="Local GGUF files, the models your server offers, or no LLM at all.",
+                elem_id="model",
+                scale=6,
+            )
+            refresh = gr.Button(
+                "↻ Refresh", elem_id="refresh-models", size="sm", variant="secondary", scale=0, min_width=100
+            )
+        model_status = gr.Markdown(endpoint_markdown(listing), elem_id="model-status")
         with gr.Accordion("Settings", open=False, elem_id="settings"):
-            gr.Markdown(f"**Model in use:** {describe_generator(settings)}", elem_id="model-in-use")
             top_k = gr.Slider(1, 10, value=settings.top_k, step=1, label="Passages to retrieve (top-k)")
         with gr.Accordion("Add documents", open=False, elem_id="documents"):
             upload = gr.File(
@@ -194,13 +271,25 @@ def build_ui(settings: Settings, chain: AnswerChain) -> gr.Blocks:
             textbox=gr.Textbox(
                 placeholder="Ask a question…", elem_id="question", submit_btn=True, max_lines=6
             ),
-            additional_inputs=[top_k],
+            additional_inputs=[top_k, chosen],
             examples=[[q] for q in EXAMPLES],  # chips in the empty chat; top-k from the slider
             run_examples_on_click=True,
             cache_examples=False,
             api_name=API_NAME,
             concurrency_limit=1 if settings.generator == "local" else 8,
             autofocus=True,
+        )
+        picker.input(
+            handlers.choose_model,
+            inputs=[picker, chosen],
+            outputs=[picker, chosen, model_status],
+            api_visibility="private",
+        )
+        refresh.click(
+            handlers.refresh_models, inputs=[chosen], outputs=[picker, model_status], api_visibility="private"
+        )
+        app.load(
+            handlers.refresh_models, inputs=[chosen], outputs=[picker, model_status], api_visibility="private"
         )
         upload.upload(
             handlers.add_documents,

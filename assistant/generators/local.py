@@ -25,7 +25,42 @@ from pydantic import PrivateAttr
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 # One generation at a time in the process, whichever context runs it: two cores cannot serve two.
-_ONE_AT_A_TIME = threading.Lock()
+# Loading and freeing weights take it too, so no generation ever runs on freed weights.
+_ONE_AT_A_TIME = threading.RLock()
+
+
+class ResidentModels:
+    """The llama.cpp models loaded in this process, least recently used first.
+
+    At most `limit` GGUF files stay loaded (each in up to two contexts: answering and rewriting
+    follow-ups); loading another frees the least recently used file's contexts first, so
+    switching models does not add a model's memory each time."""
+
+    def __init__(self, limit: int = 1) -> None:
+        self.limit = limit
+        self._models: list[LlamaCppChatModel] = []
+
+    def paths(self) -> list[str]:
+        """The files loaded now, least recently used first."""
+        return list(dict.fromkeys(m.model_path for m in self._models))
+
+    def make_room_for(self, path: str) -> None:
+        others = [p for p in self.paths() if p != path]
+        while others and len(others) + 1 > self.limit:
+            oldest = others.pop(0)
+            for model in [m for m in self._models if m.model_path == oldest]:
+                model.unload()
+
+    def touch(self, model: LlamaCppChatModel) -> None:
+        self.forget(model)
+        self._models.append(model)
+
+    def forget(self, model: LlamaCppChatModel) -> None:
+        # By identity: pydantic models compare equal field by field.
+        self._models = [m for m in self._models if m is not model]
+
+
+RESIDENT = ResidentModels()
 
 
 def _cpu_times() -> tuple[int, int]:
@@ -78,22 +113,43 @@ class LlamaCppChatModel(BaseChatModel):
         return {"model_path": self.model_path, "n_ctx": self.n_ctx, "n_threads": self.n_threads}
 
     def load(self) -> Any:
-        if self._llama is None:
-            from llama_cpp import Llama
+        """The llama.cpp context, loaded now if needed (after freeing the least recently used
+        model's when `RESIDENT.limit` files are loaded)."""
+        with _ONE_AT_A_TIME:  # never under a running generation
+            if self._llama is None:
+                RESIDENT.make_room_for(self.model_path)
+                self._llama = self._new_llama()
+            RESIDENT.touch(self)
+            return self._llama
 
-            self._llama = Llama(
-                model_path=self.model_path,
-                n_ctx=self.n_ctx,
-                n_threads=self.n_threads,
-                n_threads_batch=self.n_threads,
-                n_batch=512,
-                # Measured on three eval questions (2 passages, 2 threads): first token 0.2-0.5 s
-                # sooner than without (3.5 vs 4.0 s, 4.3 vs 4.5 s, 3.5 vs 3.7 s).
-                flash_attn=True,
-                seed=0,
-                verbose=False,
-            )
-        return self._llama
+    def unload(self) -> None:
+        """Free the context and, with the last context on them, the weights."""
+        with _ONE_AT_A_TIME:
+            if self._llama is not None:
+                self._llama.close()
+                self._llama = None
+                self._formatter = None
+            RESIDENT.forget(self)
+
+    @property
+    def loaded(self) -> bool:
+        return self._llama is not None
+
+    def _new_llama(self) -> Any:
+        from llama_cpp import Llama
+
+        return Llama(
+            model_path=self.model_path,
+            n_ctx=self.n_ctx,
+            n_threads=self.n_threads,
+            n_threads_batch=self.n_threads,
+            n_batch=512,
+            # Measured on three eval questions (2 passages, 2 threads): first token 0.2-0.5 s
+            # sooner than without (3.5 vs 4.0 s, 4.3 vs 4.5 s, 3.5 vs 3.7 s).
+            flash_attn=True,
+            seed=0,
+            verbose=False,
+        )
 
     def choice_logprobs(self, messages: list[BaseMessage], choices: Sequence[str]) -> dict[str, float]:
         """The log-probability of each choice (one token each, e.g. "0"-"9") as the first token
@@ -105,10 +161,10 @@ class LlamaCppChatModel(BaseChatModel):
         pays only for its own tokens."""
         import llama_cpp
 
-        llama = self.load()
-        tokens = self._prompt_tokens(llama, messages)
-        ids = {choice: self._single_token(llama, choice) for choice in choices}
         with _ONE_AT_A_TIME:
+            llama = self.load()
+            tokens = self._prompt_tokens(llama, messages)
+            ids = {choice: self._single_token(llama, choice) for choice in choices}
             cached = min(
                 llama.longest_token_prefix(llama.input_ids[: llama.n_tokens], tokens), len(tokens) - 1
             )
@@ -152,9 +208,9 @@ class LlamaCppChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        llama = self.load()
         payload = _payload(messages)
         with _ONE_AT_A_TIME:
+            llama = self.load()
             for chunk in llama.create_chat_completion(
                 messages=payload,
                 stream=True,

@@ -77,8 +77,29 @@ class ChatPage:
         self.question_box.wait_for(state="visible", timeout=timeout_ms)
 
     def model_in_use(self) -> str:
-        self.page.locator("#settings").get_by_text("Settings").first.click()
-        return self.page.locator("#model-in-use").inner_text()
+        """The picker's shown choice (its label)."""
+        return self.page.locator("#model input").input_value()
+
+    def choose_model(self, label: str | re.Pattern[str]) -> None:
+        self.page.locator("#model input").click()
+        self.page.locator("#model [role=option]").filter(has_text=label).first.click()
+
+    def model_choices(self) -> list[str]:
+        self.page.locator("#model input").click()
+        options = self.page.locator("#model [role=option]")
+        options.first.wait_for()
+        labels = [label.strip() for label in options.all_inner_texts()]
+        self.page.keyboard.press("Escape")
+        return labels
+
+    def model_status(self, text: str | re.Pattern[str], timeout_ms: int = ANSWER_TIMEOUT_MS) -> str:
+        status = self.page.locator("#model-status")
+        status.filter(has_text=text).wait_for(timeout=timeout_ms)
+        return status.inner_text()
+
+    def answered_by(self) -> str:
+        """The model the current turn's Sources line names (its log: `<model id> · 4.1 s`)."""
+        return self.wait_for_sources().locator(".duration").first.inner_text()
 
     def answer_links(self) -> Locator:
         """The citation links in the answer text (not in the Sources block)."""

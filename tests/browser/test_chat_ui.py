@@ -105,10 +105,11 @@ def test_an_empty_question_is_not_sent(extractive_app, recording_page):
     assert rows.count() == 0 or "empty" in rows.last.inner_text()
 
 
-def test_settings_show_the_model_and_top_k_changes_retrieval(extractive_app, recording_page):
+def test_the_picker_shows_the_model_and_top_k_changes_retrieval(extractive_app, recording_page):
     page = recording_page.page
     chat = ChatPage(page, extractive_app.url).open()
-    assert "extractive" in chat.model_in_use()
+    assert "Extractive" in chat.model_in_use()
+    page.locator("#settings").get_by_text("Settings").first.click()
     number = page.locator("#settings input[type=number]").first
     number.fill("1")
     number.press("Enter")

@@ -1,6 +1,7 @@
 """The chat with real models in a real browser: the embedded default (time to first token, as a
-user sees it; two users at once, the second told its place in the queue) and an OpenAI-compatible
-server that is stopped mid-conversation."""
+user sees it; two users at once, the second told its place in the queue), switching models from
+the picker (the embedded GGUF, a model server's, a broken file dropped into the models folder) and
+an OpenAI-compatible server that is stopped mid-conversation."""
 
 from __future__ import annotations
 
@@ -64,6 +65,48 @@ def test_a_second_user_sees_the_queue_position_while_the_model_answers_the_first
     finally:
         for context in contexts:
             context.close()
+
+
+def test_switching_models_in_the_chat_names_each_answers_model(
+    indexed_settings, packaged_model, llama_server, recording_page, tmp_path
+):
+    folder = tmp_path / "gguf"
+    folder.mkdir()
+    app = ui_server(
+        indexed_settings,
+        tmp_path,
+        ASSISTANT_GENERATOR="local",
+        ASSISTANT_MODEL_PATH=str(packaged_model),
+        ASSISTANT_MODELS_DIR=str(folder),
+        ASSISTANT_LLM_BASE_URL=llama_server.url + "/v1",
+        ASSISTANT_LLM_THREADS="2",
+    )
+    local_id = f"local:{packaged_model.stem}"
+    with serving(app, timeout=300):
+        chat = ChatPage(recording_page.page, app.url).open()
+        assert packaged_model.name in chat.model_in_use()
+        assert any(LLAMA_ALIAS in label for label in chat.model_choices())
+        chat.ask(QUESTION)
+        assert chat.answered_by().startswith(local_id)
+
+        chat.choose_model(LLAMA_ALIAS)
+        chat.model_status(f"Answering with openai:{LLAMA_ALIAS}")
+        chat.ask("Combien d'États observateurs compte l'OIM ?")
+        assert chat.answered_by().startswith(f"openai:{LLAMA_ALIAS}")
+        assert chat.turn(1).locator(".duration").first.inner_text().startswith(local_id)
+        screenshot(recording_page.page, "two-models")
+
+        # A file dropped into the folder while the page is open: listed on refresh, refused plainly.
+        (folder / "downloaded.gguf").write_bytes(b"<html>403 Forbidden</html>")
+        recording_page.page.locator("#refresh-models").click()
+        chat.choose_model("downloaded.gguf")
+        status = chat.model_status("cannot be used")
+        assert "not a GGUF model file" in status and f"Still answering with openai:{LLAMA_ALIAS}" in status
+        assert LLAMA_ALIAS in chat.model_in_use(), "the previous model stays chosen"
+        screenshot(recording_page.page, "broken-model")
+        chat.ask("How many observer states does IOM have?")
+        assert chat.answered_by().startswith(f"openai:{LLAMA_ALIAS}")
+        assert "Traceback" not in recording_page.page.locator("#chat").inner_text()
 
 
 def test_a_stopped_model_endpoint_gives_a_friendly_error_and_the_chat_recovers(

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from assistant.api import create_app
 from assistant.chain import QuestionError
 from assistant.openai_api import MODEL_NAME
-from assistant.service import build_chain
+from assistant.service import ModelChains, build_chain
 from tests.conftest import run_cli
 
 REFUSED = {
@@ -46,7 +46,7 @@ def chain(settings):
 
 @pytest.fixture(scope="module")
 def api(settings, chain):
-    with TestClient(create_app(settings, chain)) as client:
+    with TestClient(create_app(settings, ModelChains(settings, default=chain))) as client:
         yield openai.OpenAI(
             base_url="http://testserver/v1", api_key="unused", http_client=client, max_retries=0
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.evaluation import answer_matches
-from assistant.generators.model_files import PACKAGED_SHA256, sha256_of
+from assistant.generators.model_files import PACKAGED, sha256_of
 from assistant.guard import check
 from assistant.language import LANGUAGES, answer_language
 from assistant.llm import _local_model
@@ -39,7 +39,7 @@ def local_chain(indexed_settings, model_path):
 
 def test_the_packaged_model_is_joined_and_verified(model_path):
     assert model_path.stat().st_size > 1_000_000_000
-    assert sha256_of(model_path) == PACKAGED_SHA256
+    assert sha256_of(model_path) == PACKAGED.sha256
 
 
 def test_a_model_file_that_does_not_match_is_refused(tmp_path, model_path):
@@ -48,7 +48,7 @@ def test_a_model_file_that_does_not_match_is_refused(tmp_path, model_path):
     fake = tmp_path / "model.gguf"
     fake.write_bytes(b"GGUF" + b"\0" * 1000)
     with pytest.raises(ModelFileError, match="refusing to load it"):
-        verify(fake, PACKAGED_SHA256)
+        verify(fake, PACKAGED.sha256)
 
 
 @pytest.mark.parametrize(("language", "question"), QUESTIONS)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import openai
 import pytest
@@ -50,8 +51,10 @@ def endpoint_env(server: Server | FaultyEndpoint, **overrides: str) -> dict[str,
 
 
 @pytest.fixture(scope="module")
-def app(indexed_settings, model_server, tmp_path_factory) -> Server:
-    server = ui_server(indexed_settings, tmp_path_factory.mktemp("ui-openai"), **endpoint_env(model_server))
+def app(indexed_settings, model_server, packaged_model, tmp_path_factory) -> Server:
+    """The app on the model server, with the packaged GGUF in its catalogue too."""
+    env = endpoint_env(model_server, ASSISTANT_MODEL_PATH=str(packaged_model))
+    server = ui_server(indexed_settings, tmp_path_factory.mktemp("ui-openai"), **env)
     server.start()
     yield server
     server.stop()
@@ -109,7 +112,7 @@ def test_the_ui_api_streams_the_answer(app):
 
 def test_the_assistants_own_api_answers_the_openai_client(app):
     client = openai.OpenAI(base_url=app.url + "/v1", api_key="unused")
-    assert [m.id for m in client.models.list()] == [MODEL_NAME]
+    assert MODEL_NAME in [m.id for m in client.models.list()]
     chunks = list(
         client.chat.completions.create(
             model=MODEL_NAME, stream=True, messages=[{"role": "user", "content": QUESTION}]
@@ -118,6 +121,40 @@ def test_the_assistants_own_api_answers_the_openai_client(app):
     text = "".join(c.choices[0].delta.content or "" for c in chunks)
     sources = chunks[-1].model_extra["sources"]
     assert sources and {int(n) for n in re.findall(r"\[(\d+)\]", text)} <= {s["n"] for s in sources}
+
+
+def test_the_openai_client_lists_the_servers_models_and_gets_an_answer_from_the_one_chosen(app):
+    """Default `openai` here; the extractive one chosen by name answers without the server."""
+    client = openai.OpenAI(base_url=app.url + "/v1", api_key="unused", max_retries=0)
+    models = {m.id: m for m in client.models.list()}
+    served = f"assistant/openai:{LLAMA_ALIAS}"
+    assert served in models and models[served].owned_by == "endpoint"
+    for model, answered_by in [(served, f"openai:{LLAMA_ALIAS}"), ("assistant/extractive", "extractive")]:
+        reply = client.chat.completions.create(model=model, messages=[{"role": "user", "content": QUESTION}])
+        assert reply.model == model and reply.model_extra["answered_by"] == answered_by
+        assert reply.model_extra["sources"], reply.choices[0].message.content
+
+
+def test_two_users_on_two_models_at_once_each_get_their_own(app, packaged_model):
+    """One asks the in-process GGUF, the other the model server, at the same moment."""
+    local = f"assistant/local:{packaged_model.stem}"
+    served = f"assistant/openai:{LLAMA_ALIAS}"
+    questions = {local: QUESTION, served: "How many observer states does IOM have?"}
+
+    def ask(model: str) -> tuple[str, str | None, str]:
+        client = openai.OpenAI(base_url=app.url + "/v1", api_key="unused", max_retries=0, timeout=300)
+        reply = client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": questions[model]}]
+        )
+        return reply.model, reply.model_extra["answered_by"], reply.choices[0].message.content or ""
+
+    with ThreadPoolExecutor(2) as pool:
+        replies = list(pool.map(ask, [local, served]))
+    assert [(r[0], r[1]) for r in replies] == [
+        (local, local.removeprefix("assistant/")),
+        (served, served.removeprefix("assistant/")),
+    ]
+    assert all(text for _, _, text in replies)
 
 
 def test_a_model_server_stopped_mid_conversation_gives_friendly_errors(indexed_settings, model_server, app):
