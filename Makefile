@@ -72,6 +72,7 @@ bench: install
 	$(BIN)/python bench/index_and_retrieve.py
 	$(BIN)/python bench/reader_ceiling.py
 	$(BIN)/python bench/answer_latency.py
+	$(BIN)/python bench/model_switch.py
 	$(BIN)/python bench/load.py
 
 constraints: install-dev
