@@ -38,7 +38,7 @@ def test_without_credentials_only_health_answers(app):
 def test_basic_bearer_and_the_login_cookie_open_the_app(app):
     assert httpx.get(app.url + "/v1/models", auth=AUTH).status_code == 200
     bearer = openai.OpenAI(base_url=app.url + "/v1", api_key=AUTH[1])
-    assert [m.id for m in bearer.models.list()][0] == "assistant"
+    assert next(m.id for m in bearer.models.list()) == "assistant"
     wrong = openai.OpenAI(base_url=app.url + "/v1", api_key="guess", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
         wrong.models.list()
