@@ -13,6 +13,7 @@ from starlette.routing import Mount
 
 from assistant.articles import load_article, render_article, render_missing
 from assistant.auth import Authorizer
+from assistant.conversations import ConversationStore
 from assistant.llm import describe_generator
 from assistant.openai_api import create_router
 from assistant.service import ModelChains
@@ -22,9 +23,10 @@ from assistant.ui import build_ui
 
 def create_app(settings: Settings, models: ModelChains | None = None) -> FastAPI:
     models = models or ModelChains(settings)
+    store = ConversationStore(settings.conversations_file)
     authorize = Authorizer(settings)
     app = FastAPI(title="Articles assistant", description="Cited answers about a collection of articles.")
-    app.include_router(create_router(models), dependencies=[Depends(authorize)])
+    app.include_router(create_router(models, store), dependencies=[Depends(authorize)])
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -50,7 +52,7 @@ def create_app(settings: Settings, models: ModelChains | None = None) -> FastAPI
 
     app = gr.mount_gradio_app(
         app,
-        build_ui(settings, models),
+        build_ui(settings, models, store),
         path="/",
         auth=settings.credentials,
         auth_message="Sign in to ask the articles.",

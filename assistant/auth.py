@@ -1,6 +1,8 @@
-"""Optional access control (`ASSISTANT_AUTH=user:password`): Gradio's login form for the chat,
-and the same credentials for the app's own routes — HTTP basic, a bearer token (what OpenAI
-clients send as their API key), or the session cookie Gradio's login set in the browser."""
+"""Optional access control (`ASSISTANT_AUTH=user:password[,user:password…]`): Gradio's login form
+for the chat, and the same credentials for the app's own routes — HTTP basic, a bearer token (what
+OpenAI clients send as their API key: the password, or `user:password`), or the session cookie
+Gradio's login set in the browser. The user it finds is kept in `request.state.user` ("" when
+the app is open), so conversations are kept per user."""
 
 from __future__ import annotations
 
@@ -20,31 +22,42 @@ class Authorizer:
         self.gradio: Any = None  # the mounted Gradio app, for its login cookies
 
     def __call__(self, request: Request) -> None:
-        if self.credentials is None or self._header_ok(request.headers.get("authorization", "")):
-            return
-        if self.gradio is not None:
+        user = self.user_of(request)
+        if user is None:
+            raise HTTPException(
+                401, "authentication required", headers={"WWW-Authenticate": 'Basic realm="assistant"'}
+            )
+        request.state.user = user
+
+    def user_of(self, request: Request) -> str | None:
+        """Who sent `request`: "" when the app is open, None when nobody known did."""
+        if self.credentials is None:
+            return ""
+        user = self._from_header(request.headers.get("authorization", ""))
+        if user is None and self.gradio is not None:
             cookie_id = self.gradio.cookie_id
             token = request.cookies.get(f"access-token-{cookie_id}") or request.cookies.get(
                 f"access-token-unsecure-{cookie_id}"
             )
             if token and token in self.gradio.tokens:
-                return
-        raise HTTPException(
-            401, "authentication required", headers={"WWW-Authenticate": 'Basic realm="assistant"'}
-        )
+                user = str(self.gradio.tokens[token])
+        return user
 
-    def _header_ok(self, header: str) -> bool:
+    def _from_header(self, header: str) -> str | None:
         assert self.credentials is not None
-        user, password = self.credentials
         scheme, _, value = header.partition(" ")
-        if scheme.lower() == "bearer":
-            return secrets.compare_digest(value.strip(), password) or secrets.compare_digest(
-                value.strip(), f"{user}:{password}"
-            )
+        value = value.strip()
         if scheme.lower() == "basic":
             try:
-                given = base64.b64decode(value.strip(), validate=True).decode()
+                value = base64.b64decode(value, validate=True).decode()
             except (binascii.Error, UnicodeDecodeError):
-                return False
-            return secrets.compare_digest(given, f"{user}:{password}")
-        return False
+                return None
+        elif scheme.lower() != "bearer":
+            return None
+        found = None
+        for user, password in self.credentials:  # every pair compared: no early exit to time
+            full = secrets.compare_digest(value, f"{user}:{password}")
+            bare = scheme.lower() == "bearer" and secrets.compare_digest(value, password)
+            if (full or bare) and found is None:
+                found = user
+        return found

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from assistant.answer import Answer
 from assistant.chain import AnswerChain, QuestionError
+from assistant.conversations import ConversationNotFound, ConversationStoreError
 from assistant.evaluation import DEFAULT_QUESTIONS, evaluate_answers, load_questions
 from assistant.generators.model_files import ModelFileError
 from assistant.language import LANGUAGES
@@ -135,7 +136,7 @@ def _loaded_in_server(settings: Settings) -> set[str] | None:
 
     request = urllib.request.Request(f"http://{settings.host}:{settings.port}/v1/models")
     if settings.credentials:
-        token = base64.b64encode(":".join(settings.credentials).encode()).decode()
+        token = base64.b64encode(":".join(settings.credentials[0]).encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
     try:
         with urllib.request.urlopen(request, timeout=2) as response:
@@ -143,6 +144,28 @@ def _loaded_in_server(settings: Settings) -> set[str] | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return {m["id"].removeprefix("assistant/") for m in data if m.get("loaded")}
+
+
+def cmd_conversations(args: argparse.Namespace, settings: Settings) -> int:
+    """The saved conversations: list them (every user's, or `--user`'s), or export one."""
+    from assistant.conversations import ConversationStore
+    from assistant.transcripts import export
+
+    store = ConversationStore(settings.conversations_file)
+    if args.action == "list":
+        for c in store.list(args.user):
+            owner = f"  {c.owner}" if c.owner else ""
+            print(f"{c.id}  {c.updated}  {c.turns:>3} turn(s){owner}  {c.title}")
+        return 0
+    if not args.id:
+        raise QuestionError("give the id of the conversation to export (see `assistant conversations list`)")
+    text = export(store.get(args.id, args.user), store.turns(args.id, args.user), args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        _stderr(f"wrote {args.output}")
+    else:
+        print(text, end="")
+    return 0
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
@@ -400,6 +423,16 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="check the configured model endpoint, embeddings and index")
     doctor.set_defaults(handler=cmd_doctor)
 
+    conversations = commands.add_parser(
+        "conversations", help="the conversations saved by the chat: list, or export one (md or json)"
+    )
+    conversations.add_argument("action", choices=["list", "export"])
+    conversations.add_argument("id", nargs="?", help="for export: the conversation's id")
+    conversations.add_argument("--format", choices=["md", "json"], default="md")
+    conversations.add_argument("--user", default=None, help="only this user's (default: everyone's)")
+    conversations.add_argument("--output", "-o", default=None, help="write to this file instead of stdout")
+    conversations.set_defaults(handler=cmd_conversations)
+
     chat = commands.add_parser("chat", help="ask questions in the terminal")
     chat.add_argument("--model", metavar="ID", help=MODEL_HELP)
     chat.set_defaults(handler=cmd_chat)
@@ -421,6 +454,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         InputError,
         CatalogError,
         ModelFileError,
+        ConversationStoreError,
+        ConversationNotFound,
         *ANSWER_ERRORS,
     ) as exc:
         _stderr(f"error: {exc}")

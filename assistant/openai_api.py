@@ -4,7 +4,9 @@ Tools that speak the OpenAI protocol (Open WebUI, scripts, editors) can use the 
 model named `assistant` (the configured model answers), or `assistant/<id>` for any model of the
 catalogue (`assistant/local:…`, `assistant/openai:…`, `assistant/extractive`): `/v1/models` lists
 them all. The last user message is the question, earlier turns are the conversation.
-Citations come as `[n]` in the text plus a `sources` field. A stream starts at once (the role
+Citations come as `[n]` in the text plus a `sources` field. The API is stateless (the client
+sends the history); a `conversation_id` field (an extension: an id from the chat, or "new") also
+records the exchange in the user's saved conversations, and the reply names it. A stream starts at once (the role
 chunk) but carries the answer only after the guard has checked it: a client keeps whatever it
 was sent, so an unchecked draft must never be sent.
 """
@@ -18,13 +20,14 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.answer import Answer
 from assistant.chain import AnswerChain, QuestionError
+from assistant.conversations import ConversationNotFound, ConversationStore, ConversationStoreError
 from assistant.generators.catalogue import UnknownModel
 from assistant.rendering import citation_href, message_text
 from assistant.service import SERVICE_ERRORS, ModelChains
@@ -48,6 +51,11 @@ class ChatRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
     top_k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (an extension).")
+    conversation_id: str | None = Field(
+        None,
+        max_length=64,
+        description='Record the exchange in this saved conversation, or "new" (an extension).',
+    )
 
 
 class ApiError(Exception):
@@ -75,7 +83,7 @@ def sources_of(answer: Answer) -> list[dict[str, Any]]:
     ]
 
 
-def create_router(models: ModelChains) -> APIRouter:
+def create_router(models: ModelChains, store: ConversationStore) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["OpenAI-compatible API"])
 
     @router.get("/models")
@@ -105,18 +113,49 @@ def create_router(models: ModelChains) -> APIRouter:
         return {"object": "list", "data": [default, *entries]}
 
     @router.post("/chat/completions", response_model=None)
-    def chat_completions(request: ChatRequest) -> JSONResponse | EventSourceResponse:
+    def chat_completions(request: ChatRequest, http: Request) -> JSONResponse | EventSourceResponse:
+        owner = str(getattr(http.state, "user", ""))
         try:
             question, history = _conversation(request)
             chain = _chain(models, request.model)
+            if request.conversation_id not in (None, "new"):
+                _owned(store, request.conversation_id, owner)  # before answering, not after
+            recorder = _Recorder(store, request.conversation_id, owner)
             if request.stream:
-                return EventSourceResponse(_stream(chain, request, question, history))
+                return EventSourceResponse(_stream(chain, request, question, history, recorder))
             answer = _answer(chain, question, history, request.top_k)
         except ApiError as error:
             return error.response()
-        return JSONResponse(_completion(answer, request.model))
+        return JSONResponse({**_completion(answer, request.model), **recorder.record(answer)})
 
     return router
+
+
+class _Recorder:
+    """Saves an exchange when the request names a conversation; the extension fields to add."""
+
+    def __init__(self, store: ConversationStore, conversation_id: str | None, owner: str) -> None:
+        self.store, self.conversation_id, self.owner = store, conversation_id, owner
+
+    def record(self, answer: Answer) -> dict[str, Any]:
+        if self.conversation_id is None:
+            return {}
+        try:
+            if self.conversation_id == "new":
+                self.conversation_id = self.store.create(self.owner, answer.question)
+            self.store.add_turn(self.conversation_id, self.owner, answer)
+        except (ConversationStoreError, ConversationNotFound) as exc:  # answered all the same
+            return {"conversation_id": None, "not_saved": str(exc)}
+        return {"conversation_id": self.conversation_id}
+
+
+def _owned(store: ConversationStore, conversation_id: str, owner: str) -> None:
+    try:
+        store.get(conversation_id, owner)
+    except ConversationNotFound as exc:
+        raise ApiError(404, f"no conversation {conversation_id!r}", "invalid_request_error") from exc
+    except ConversationStoreError:
+        pass  # the answer comes all the same, with `not_saved`
 
 
 def _chain(models: ModelChains, requested: str) -> AnswerChain:
@@ -170,7 +209,11 @@ def _completion(answer: Answer, model: str) -> dict[str, Any]:
 
 
 def _stream(
-    chain: AnswerChain, request: ChatRequest, question: str, history: list[tuple[str, str]]
+    chain: AnswerChain,
+    request: ChatRequest,
+    question: str,
+    history: list[tuple[str, str]],
+    recorder: _Recorder,
 ) -> Iterator[str]:
     """Server-sent events in the OpenAI wire format: `data: {json}` lines, then `data: [DONE]`."""
     base = {
@@ -203,6 +246,7 @@ def _stream(
             refused=answer.refused,
             generator=answer.generator,
             answered_by=answer.model,
+            **recorder.record(answer),
         )
     )
     yield "data: [DONE]\n\n"

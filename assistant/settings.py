@@ -60,7 +60,15 @@ class Settings(BaseSettings):
     port: int = 7860
     auth: SecretStr | None = Field(
         None,
-        description="`user:password` required by the chat, the article view and /v1 (HTTP basic or bearer).",
+        description="`user:password` (several: `alice:pw1,bob:pw2`) required by the chat, the article "
+        "view and /v1 (HTTP basic or bearer); each user sees only their own conversations.",
+    )
+
+    session_capacity: int = Field(
+        1000,
+        ge=10,
+        description="Chat sessions whose state the server keeps in memory; beyond that the least "
+        "recently used is dropped (its conversation stays saved and reopens from the sidebar).",
     )
 
     min_topicality: float = Field(
@@ -151,19 +159,29 @@ class Settings(BaseSettings):
         return self.models_dir or self.data_dir / "models"
 
     @property
-    def credentials(self) -> tuple[str, str] | None:
+    def credentials(self) -> list[tuple[str, str]] | None:
+        """Each `(user, password)` of ASSISTANT_AUTH, or None when the app is open."""
         if self.auth is None:
             return None
-        user, _, password = self.auth.get_secret_value().partition(":")
-        return user, password
+        pairs = [pair.strip().partition(":") for pair in self.auth.get_secret_value().split(",")]
+        return [(user, password) for user, _, password in pairs]
+
+    @property
+    def conversations_file(self) -> Path:
+        return self.data_dir / "conversations.sqlite3"
 
     @field_validator("auth")
     @classmethod
     def _user_colon_password(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
-            user, colon, password = value.get_secret_value().partition(":")
-            if not (user and colon and password):
-                raise ValueError("must be user:password, both non-empty")
+            users = []
+            for pair in value.get_secret_value().split(","):
+                user, colon, password = pair.strip().partition(":")
+                if not (user and colon and password):
+                    raise ValueError("must be user:password (or several, comma-separated), all non-empty")
+                users.append(user)
+            if len(set(users)) != len(users):
+                raise ValueError("a user is named twice")
         return value
 
     @property

@@ -1,10 +1,12 @@
 """The Gradio chat: a model picker, streamed answers, citation links, a Sources block per
-answer naming the model that wrote it, feedback.
+answer naming the model that wrote it, feedback, and the saved conversations in a sidebar.
 
 A thin face over `AnswerChain.stream`: tokens go to the chat text, the final `Answer` to the
 Sources block (kotaemon's two channels). Sources and notices are messages with metadata, and
 `history_for_chain` leaves them out, so the model never sees them as things it said. The model
-chosen is kept per browser session (a `gr.State`) and sent with every question.
+chosen and the open conversation are kept per browser session (`gr.State`s sent with every
+question); each answer is saved as a turn of that conversation, and an answer that cannot be saved
+is still shown, with a notice.
 """
 
 from __future__ import annotations
@@ -17,25 +19,22 @@ from typing import Any
 import gradio as gr
 
 from assistant.answer import Answer
+from assistant.conversations import ConversationNotFound, ConversationStore, ConversationStoreError
 from assistant.documents import add_documents
 from assistant.feedback import record_feedback
 from assistant.generators.catalogue import Listing
-from assistant.language import LANGUAGES
 from assistant.rendering import (
     cited_passages,
-    closest_markdown,
     error_markdown,
     escape_markdown,
     history_for_chain,
-    linked_answer,
     message_text,
     plain_answer,
     quotes_markdown,
-    sources_markdown,
-    sources_title,
 )
 from assistant.service import ANSWER_ERRORS, ModelChains
 from assistant.settings import Settings
+from assistant.sidebar import ConversationHandlers, answer_messages, notice, user_of
 from vectorstore.loading import InputError
 from vectorstore.store import StoreError
 
@@ -54,12 +53,6 @@ _STATUS = {
     "condensing the follow-up question": "Reading the conversation…",
     "generating": "Writing the answer…",
 }
-
-
-def notice(title: str, text: str = "", pending: bool = False) -> gr.ChatMessage:
-    """A message the user sees but the model does not (it has metadata); `pending` shows a spinner."""
-    metadata: dict[str, Any] = {"title": title, "status": "pending"} if pending else {"title": title}
-    return gr.ChatMessage(role="assistant", content=text, metadata=metadata)
 
 
 def error(message: str, hint: str) -> gr.ChatMessage:
@@ -81,9 +74,10 @@ def endpoint_markdown(listing: Listing) -> str:
 class ChatHandlers:
     """The functions Gradio calls, bound to the settings and the chains of every model."""
 
-    def __init__(self, settings: Settings, models: ModelChains) -> None:
+    def __init__(self, settings: Settings, models: ModelChains, store: ConversationStore) -> None:
         self.settings = settings
         self.models = models
+        self.store = store
 
     def refresh_models(self, chosen: str | None) -> tuple[dict[str, Any], str]:
         """The picker's choices as the catalogue lists them now (a GGUF just dropped in the
@@ -127,52 +121,50 @@ class ChatHandlers:
         history: list[dict[str, Any]],
         top_k: float | None = None,
         model_id: str | None = None,
-    ) -> Iterator[list[gr.ChatMessage]]:
-        yield [notice("Searching the articles…", pending=True)]
+        conversation_id: str | None = None,
+        request: gr.Request = None,  # type: ignore[assignment]  # Gradio passes it
+    ) -> Iterator[tuple[list[gr.ChatMessage], str | None]]:
+        """Chat messages as they change, with the conversation they are saved in."""
+        yield [notice("Searching the articles…", pending=True)], conversation_id
         try:
             chain = self.models.chain(model_id)
             text = ""
             evidence: gr.ChatMessage | None = None
             for event in chain.stream(message, history_for_chain(history), int(top_k or 0) or None):
                 if event.kind == "status":
-                    yield [notice(_STATUS.get(event.text, event.text), pending=True)]
+                    yield [notice(_STATUS.get(event.text, event.text), pending=True)], conversation_id
                 elif event.kind == "evidence":  # shown at once, before any answer is written
                     evidence = notice("Reading these sentences…", quotes_markdown(event.quotes), pending=True)
-                    yield [evidence]
+                    yield [evidence], conversation_id
                 elif event.kind == "token":
                     text += event.text
-                    yield [*([evidence] if evidence else []), gr.ChatMessage(role="assistant", content=text)]
+                    draft = gr.ChatMessage(role="assistant", content=text)
+                    yield [*([evidence] if evidence else []), draft], conversation_id
                 elif event.answer is not None:
-                    answer = event.answer
-                    shown = [gr.ChatMessage(role="assistant", content=linked_answer(answer))]
-                    closest = closest_markdown(answer)
-                    if closest:
-                        label = LANGUAGES.get(answer.language, LANGUAGES["en"]).closest
-                        shown.append(notice(label, closest))
-                    if answer.citations:
-                        seconds = answer.timings_ms.get("total", 0.0) / 1000
-                        shown.append(
-                            gr.ChatMessage(
-                                role="assistant",
-                                content=sources_markdown(answer.citations),
-                                metadata={
-                                    "title": sources_title(answer),
-                                    "status": "done",
-                                    "log": f"{answer_by(answer)} · {seconds:.1f} s",
-                                },
-                            )
-                        )
-                    yield shown
+                    shown = answer_messages(event.answer)
+                    conversation_id, unsaved = self._save(conversation_id, event.answer, user_of(request))
+                    yield [*shown, *unsaved], conversation_id
         except ANSWER_ERRORS as exc:
-            yield [error(str(exc), "Nothing was lost: the conversation goes on when you ask again.")]
+            hint = "Nothing was lost: the conversation goes on when you ask again."
+            yield [error(str(exc), hint)], conversation_id
         except Exception:
             log.exception("answering %r failed", message[:200])
-            yield [
-                error(
-                    "something went wrong on our side.",
-                    "The details are in the server log; please ask again.",
-                )
-            ]
+            hint = "The details are in the server log; please ask again."
+            yield [error("something went wrong on our side.", hint)], conversation_id
+
+    def _save(
+        self, conversation_id: str | None, answer: Answer, owner: str
+    ) -> tuple[str | None, list[gr.ChatMessage]]:
+        """Record the turn (a new conversation for a first question); when it cannot be saved,
+        the answer stays on screen with a notice saying so."""
+        try:
+            if conversation_id is None:
+                conversation_id = self.store.create(owner, answer.question)
+            self.store.add_turn(conversation_id, owner, answer)
+        except (ConversationStoreError, ConversationNotFound) as exc:
+            log.warning("not saved: %s", exc)
+            return conversation_id, [notice("Not saved", escape_markdown(str(exc)))]
+        return conversation_id, []
 
     def add_documents(self, files: list[str] | None) -> str:
         """The upload: judge, add and index the files; a plain report either way."""
@@ -187,7 +179,13 @@ class ChatHandlers:
             return error_markdown("something went wrong while indexing.", "Nothing was changed.")
         return "\n".join(f"- {escape_markdown(line)}" for line in report.lines())
 
-    def feedback(self, vote: gr.LikeData, messages: list[dict[str, Any]]) -> None:
+    def feedback(
+        self,
+        vote: gr.LikeData,
+        messages: list[dict[str, Any]],
+        conversation_id: str | None = None,
+        request: gr.Request = None,  # type: ignore[assignment]
+    ) -> None:
         """Store a thumbs up/down with the question, the answer and the passages it cites."""
         index = vote.index[0] if isinstance(vote.index, list | tuple) else vote.index
         answer_at = next(
@@ -212,21 +210,36 @@ class ChatHandlers:
             answer=plain_answer(answer),
             sources=cited_passages(answer),
         )
+        if conversation_id:  # and with the saved turn
+            try:
+                self.store.set_feedback(
+                    conversation_id, user_of(request), question, plain_answer(answer), liked
+                )
+            except (ConversationStoreError, ConversationNotFound) as exc:
+                log.warning("feedback not saved with the turn: %s", exc)
         gr.Info("Thanks, your feedback was saved." if liked else "Thanks, noted: we'll look at this answer.")
 
 
-def answer_by(answer: Answer) -> str:
-    """Who wrote the shown answer: the chosen model, or its quotes when the guard replaced it."""
-    model = answer.model or answer.generator
-    if answer.generator == "extractive" and model != "extractive":
-        return f"{model} (replaced by quotes)"
-    return model
-
-
-def build_ui(settings: Settings, models: ModelChains) -> gr.Blocks:
-    handlers = ChatHandlers(settings, models)
+def build_ui(settings: Settings, models: ModelChains, store: ConversationStore | None = None) -> gr.Blocks:
+    store = store or ConversationStore(settings.conversations_file)
+    handlers = ChatHandlers(settings, models, store)
+    saved = ConversationHandlers(store)
     listing = models.listing()
     with gr.Blocks(title="Articles assistant", fill_height=True) as app:
+        conversation = gr.State(None)
+        with gr.Sidebar(open=True, elem_id="sidebar"):
+            new_chat = gr.Button("+ New conversation", elem_id="new-conversation", size="sm")
+            conversations = gr.Radio(choices=[], label="Conversations", elem_id="conversations")
+            store_status = gr.Markdown(elem_id="store-status")
+            with gr.Accordion("This conversation", open=False, elem_id="conversation-tools"):
+                title = gr.Textbox(label="Title", elem_id="conversation-title", max_lines=1)
+                with gr.Row():
+                    rename = gr.Button("Rename", elem_id="rename-conversation", size="sm")
+                    delete = gr.Button("Delete", elem_id="delete-conversation", size="sm", variant="stop")
+                with gr.Row():
+                    export_md = gr.Button("Export .md", elem_id="export-md", size="sm")
+                    export_json = gr.Button("Export .json", elem_id="export-json", size="sm")
+                exported = gr.File(label="Download", elem_id="export-file", interactive=False)
         gr.Markdown(
             "## Ask the articles\n"
             "Questions in English, French or Vietnamese about IOM and migration governance in Viet Nam. "
@@ -265,13 +278,14 @@ def build_ui(settings: Settings, models: ModelChains) -> gr.Blocks:
             buttons=["copy"],
             latex_delimiters=[],  # "$" in an article is money, not maths
         )
-        gr.ChatInterface(
+        chat = gr.ChatInterface(
             fn=handlers.respond,
             chatbot=chatbot,
             textbox=gr.Textbox(
                 placeholder="Ask a question…", elem_id="question", submit_btn=True, max_lines=6
             ),
-            additional_inputs=[top_k, chosen],
+            additional_inputs=[top_k, chosen, conversation],
+            additional_outputs=[conversation],
             examples=[[q] for q in EXAMPLES],  # chips in the empty chat; top-k from the slider
             run_examples_on_click=True,
             cache_examples=False,
@@ -298,5 +312,36 @@ def build_ui(settings: Settings, models: ModelChains) -> gr.Blocks:
             concurrency_limit=1,
             api_visibility="private",
         )
-        chatbot.like(handlers.feedback, inputs=[chatbot], outputs=None, api_visibility="private")
+        chatbot.like(
+            handlers.feedback, inputs=[chatbot, conversation], outputs=None, api_visibility="private"
+        )
+
+        def synced(event: Any) -> Any:
+            """ChatInterface answers from its own copy of the chat: keep it in step."""
+            return event.then(lambda messages: messages, [chatbot], [chat.chatbot_state], queue=False)
+
+        private: dict[str, Any] = {"api_visibility": "private"}
+        listed = {
+            "fn": saved.listing,
+            "inputs": [conversation],
+            "outputs": [conversations, store_status],
+            **private,
+        }
+        app.load(**listed)
+        conversation.change(**listed)  # a first answer saved a new conversation
+        synced(conversations.input(saved.open, [conversations], [conversation, chatbot, title], **private))
+        synced(
+            new_chat.click(
+                lambda: (None, [], None, ""), None, [conversation, chatbot, conversations, title], **private
+            )
+        )
+        rename.click(saved.rename, [conversation, title], [store_status], **private).then(**listed)
+        synced(
+            delete.click(saved.delete, [conversation], [conversation, chatbot, store_status], **private)
+        ).then(**listed)
+        export_md.click(saved.export_markdown, [conversation], [exported, store_status], **private)
+        export_json.click(saved.export_json, [conversation], [exported, store_status], **private)
+    # Gradio keeps each session's state in memory (10,000 sessions by default); the store keeps
+    # the conversations, so a bounded number of live sessions is enough.
+    app.state_session_capacity = settings.session_capacity
     return app

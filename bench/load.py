@@ -7,7 +7,10 @@
    (`gradio_client`, the browser's path; the server keeps each session's history), half through
    `/v1/chat/completions` (`openai`; the client sends the history). Reports failed requests,
    answers that differ from the expected one (a mix-up between sessions), p50/p95 latency,
-   throughput, and the server's memory over time.
+   throughput, and the server's memory over time. Every turn is saved in the conversation store
+   (the chat's own session conversation; `/v1` with `conversation_id`): after the run, the turns
+   stored are counted against the answers received, and each stored conversation must hold one
+   bench conversation's questions in order (none mixed up).
 2. The embedded LLM (`local`): `--llm-sessions` sessions ask at once through the chat API; one
    generation runs at a time, the others wait in Gradio's queue and are told their position.
    Reports each one's queue positions seen, when it started generating, when it was done.
@@ -37,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 from gradio_client import Client  # noqa: E402
 from openai import OpenAI  # noqa: E402
 
+from assistant.conversations import ConversationStore  # noqa: E402
 from assistant.evaluation import load_questions  # noqa: E402
 from assistant.retrieval import build_index  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
@@ -80,16 +84,23 @@ class OpenAIConversation(Conversation):
     def __init__(self, url: str) -> None:
         self.client = OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=120)
         self.messages: list[Any] = []
+        self.conversation_id = "new"
 
     def ask(self, question: str) -> str:
         self.messages.append({"role": "user", "content": question})
-        reply = self.client.chat.completions.create(model="assistant", messages=self.messages)
+        reply = self.client.chat.completions.create(
+            model="assistant", messages=self.messages, extra_body={"conversation_id": self.conversation_id}
+        )
+        if not reply.model_extra.get("conversation_id"):
+            raise RuntimeError(f"not saved: {reply.model_extra.get('not_saved')}")
+        self.conversation_id = reply.model_extra["conversation_id"]
         answer = reply.choices[0].message.content or ""
         self.messages.append({"role": "assistant", "content": answer})
         return answer
 
     def restart(self) -> None:
         self.messages = []
+        self.conversation_id = "new"
 
 
 KINDS: dict[str, type[Conversation]] = {"gradio": GradioConversation, "openai": OpenAIConversation}
@@ -204,6 +215,24 @@ def extractive_load(
     }
 
 
+def stored_turns(data: Path, conversations: list[tuple[str, str]], answered: int) -> dict[str, Any]:
+    """What the conversation store holds after the run, against what was answered."""
+    store = ConversationStore(data / "conversations.sqlite3")
+    saved = store.list(None)
+    mixed = []
+    for conversation in saved:
+        questions = tuple(t.answer.question for t in store.turns(conversation.id, None))
+        if not any(questions == bench[: len(questions)] for bench in conversations):
+            mixed.append(f"{conversation.id}: {questions}")
+    return {
+        "answered": answered,
+        "turns_stored": store.count_turns(),
+        "conversations_stored": len(saved),
+        "conversations_mixed_up": len(mixed),
+        "mix_ups": mixed[:10],
+    }
+
+
 def queued_llm(url: str, questions: list[str]) -> dict[str, Any]:
     """Every session submits at once; each job's queue positions are read while it waits."""
     clients = [Client(url, verbose=False) for _ in questions]
@@ -269,6 +298,9 @@ def main() -> int:
         results["extractive"] = extractive_load(
             server.url, server.process.pid, conversations, args.sessions, args.seconds
         )
+    extractive = results["extractive"]
+    answered = extractive["baseline_single_session"]["requests"] + extractive["concurrent"]["requests"]
+    results["store"] = stored_turns(work, conversations, answered)
     base, load = results["extractive"]["baseline_single_session"], results["extractive"]["concurrent"]
     memory = results["extractive"]["server_rss_mb"]
     print(
@@ -282,6 +314,12 @@ def main() -> int:
     print(
         f"server memory: {memory['first_quarter_mean']} MB (first quarter) -> "
         f"{memory['last_quarter_mean']} MB (last quarter), max {memory['max']} MB"
+    )
+
+    stored = results["store"]
+    print(
+        f"conversation store: {stored['turns_stored']} turns stored of {stored['answered']} answered, "
+        f"{stored['conversations_stored']} conversations, {stored['conversations_mixed_up']} mixed up"
     )
 
     if not args.skip_llm:
@@ -299,7 +337,11 @@ def main() -> int:
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     print(f"wrote {out.relative_to(ROOT)}")
     ok = (
-        load["failed"] == 0 and load["mixed_up"] == 0 and results.get("local_queue", {}).get("failed", 0) == 0
+        load["failed"] == 0
+        and load["mixed_up"] == 0
+        and stored["turns_stored"] == stored["answered"]
+        and stored["conversations_mixed_up"] == 0
+        and results.get("local_queue", {}).get("failed", 0) == 0
     )
     return 0 if ok else 1
 

@@ -9,6 +9,7 @@ import re
 import pytest
 from gradio_client import Client
 
+from assistant.conversations import ConversationStore
 from assistant.language import LANGUAGES
 from assistant.ui import API_NAME
 from tests.browser.chat import SOURCES_TITLE, ChatPage
@@ -147,6 +148,15 @@ def test_thumbs_up_is_stored_with_question_answer_and_sources(
     assert record["question"] == QUESTIONS["vi"]
     assert record["answer"] and "[[" not in record["answer"]
     assert record["sources"] and all(s["source"] and s["end"] > s["start"] for s in record["sources"])
+    store = ConversationStore(indexed_settings.conversations_file)
+    for _ in range(50):  # written just after the line above
+        turns = [
+            t for c in store.list("") for t in store.turns(c.id, "") if t.answer.question == QUESTIONS["vi"]
+        ]
+        if turns and turns[0].feedback == 1:
+            break
+        recording_page.page.wait_for_timeout(100)
+    assert turns and turns[0].feedback == 1, "the vote is stored with its turn too"
 
 
 def test_the_chat_is_an_api_for_gradio_client(extractive_app):

@@ -57,3 +57,39 @@ def test_the_small_local_model_reads_three_best_sentences_an_endpoint_all_passag
     assert (endpoint.llm_passages, endpoint.llm_sentences) == (6, 0)
     chosen = Settings(_env_file=None, generator="local", prompt_passages=2, prompt_sentences=0)
     assert (chosen.llm_passages, chosen.llm_sentences) == (2, 0)
+
+
+@pytest.mark.parametrize(
+    ("value", "users"),
+    [("alice:pw1", ["alice"]), ("alice:pw1, bob:p:w2", ["alice", "bob"])],
+)
+def test_auth_takes_one_user_or_several(value, users):
+    settings = Settings(_env_file=None, auth=value)
+    assert [user for user, _ in settings.credentials or []] == users
+    assert settings.credentials and settings.credentials[-1][1] == value.split(":", 2)[-1].strip()
+
+
+@pytest.mark.parametrize("value", ["alice", "alice:", ":pw", "alice:pw1,", "alice:pw1,alice:pw2"])
+def test_auth_refuses_malformed_or_repeated_users(value):
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, auth=value)
+
+
+def test_the_authorizer_knows_which_user_sent_a_request():
+    import base64
+
+    from starlette.requests import Request
+
+    from assistant.auth import Authorizer
+
+    authorize = Authorizer(Settings(_env_file=None, auth="alice:pw1,bob:pw2"))
+
+    def request(header: str) -> Request:
+        return Request({"type": "http", "headers": [(b"authorization", header.encode())]})
+
+    basic = base64.b64encode(b"bob:pw2").decode()
+    assert authorize.user_of(request(f"Basic {basic}")) == "bob"
+    assert authorize.user_of(request("Bearer pw1")) == "alice"
+    assert authorize.user_of(request("Bearer bob:pw2")) == "bob"
+    assert authorize.user_of(request("Bearer alice:pw2")) is None
+    assert Authorizer(Settings(_env_file=None)).user_of(request("")) == ""

@@ -1,0 +1,88 @@
+"""Saved conversations in a real browser: ask two questions, restart the app process, reopen the
+conversation from the sidebar with its Sources and working links, ask a follow-up that reads it,
+and export it with every cited passage."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from tests.browser.chat import ChatPage
+from tests.browser.conftest import screenshot
+from tests.servers import serving, ui_server
+
+QUESTIONS = [
+    "How many member states does IOM have?",
+    "Quand a eu lieu la visite d'étude à Bangkok organisée par l'OIM ?",
+]
+FOLLOW_UP = "and the observer states?"
+
+
+def export(page, button: str) -> str:
+    if not page.locator(f"#{button}").is_visible():
+        page.locator("#conversation-tools").get_by_text("This conversation").first.click()
+    before = (
+        page.locator("#export-file a").first.get_attribute("href")
+        if page.locator("#export-file a").count()
+        else None
+    )
+    page.locator(f"#{button}").click()
+    link = page.locator("#export-file a").first
+    page.wait_for_function(
+        "(before) => { const a = document.querySelector('#export-file a'); return a && a.href && a.getAttribute('href') !== before; }",
+        arg=before,
+    )
+    href = link.get_attribute("href")
+    assert href
+    response = page.request.get(href)
+    assert response.ok
+    return response.text()
+
+
+def test_a_conversation_survives_a_restart_and_exports_with_its_citations(
+    indexed_settings, recording_page, tmp_path: Path
+):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "chroma").symlink_to(indexed_settings.data_dir / "chroma")
+    settings = indexed_settings.model_copy(update={"data_dir": data})
+    page = recording_page.page
+
+    with serving(ui_server(settings, tmp_path, ASSISTANT_GENERATOR="extractive")) as app:
+        chat = ChatPage(page, app.url).open()
+        for question in QUESTIONS:
+            chat.ask(question)
+            chat.wait_for_sources()
+        answers = [chat.turn(n).inner_text() for n in (1, 2)]
+        page.locator("#conversations").get_by_text(QUESTIONS[0]).wait_for()
+
+    with serving(ui_server(settings, tmp_path, ASSISTANT_GENERATOR="extractive")) as app:
+        chat = ChatPage(page, app.url).open()
+        assert page.locator("#chat .bot-row").count() == 0
+        page.locator("#conversations").get_by_text(QUESTIONS[0]).click()
+        page.locator("#chat .bot-row").nth(1).wait_for()
+        chat.turns = 2
+        for n, before in enumerate(answers, start=1):
+            assert re.sub(r"\d+\.\d s", "", chat.turn(n).inner_text()) == re.sub(r"\d+\.\d s", "", before)
+        links = chat.open_sources()
+        with page.context.expect_page() as opened:
+            links.first.click()
+        opened.value.locator("mark#passage").wait_for()
+        opened.value.close()
+        screenshot(page, "reopened-conversation")
+
+        chat.ask(FOLLOW_UP)
+        chat.wait_for_sources()
+        saved = json.loads(export(page, "export-json"))
+        markdown = export(page, "export-md")
+
+    turns = saved["turns"]
+    assert [t["question"] for t in turns] == [*QUESTIONS, FOLLOW_UP]
+    assert turns[2]["standalone_question"].startswith(QUESTIONS[1]), "the follow-up read the reopened history"
+    cited = [c for t in turns for c in t["citations"]]
+    assert cited
+    for citation in cited:
+        assert citation["passage"].splitlines()[0] in markdown
+        assert citation["title"] in markdown
+    assert recording_page.external_requests() == []
