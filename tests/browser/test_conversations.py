@@ -86,3 +86,30 @@ def test_a_conversation_survives_a_restart_and_exports_with_its_citations(
         assert citation["passage"].splitlines()[0] in markdown
         assert citation["title"] in markdown
     assert recording_page.external_requests() == []
+
+
+def test_two_signed_in_users_see_only_their_own_conversations(indexed_settings, browser, tmp_path: Path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "chroma").symlink_to(indexed_settings.data_dir / "chroma")
+    settings = indexed_settings.model_copy(update={"data_dir": data})
+    users = {"alice": ("alice-pw-1", QUESTIONS[0]), "bob": ("bob-pw-2", QUESTIONS[1])}
+    auth = ",".join(f"{user}:{password}" for user, (password, _) in users.items())
+    with serving(ui_server(settings, tmp_path, ASSISTANT_GENERATOR="extractive", ASSISTANT_AUTH=auth)) as app:
+        pages = {}
+        for user, (password, question) in users.items():
+            context = browser.new_context(viewport={"width": 1200, "height": 900})
+            page = context.new_page()
+            assert page.request.post(app.url + "/login", form={"username": user, "password": password}).ok
+            chat = ChatPage(page, app.url).open()
+            chat.ask(question)
+            chat.wait_for_sources()
+            page.locator("#conversations").get_by_text(question).wait_for()
+            pages[user] = page
+        for user, page in pages.items():
+            page.reload()
+            page.locator("#question textarea").wait_for()
+            own, other = users[user][1], next(q for u, (_, q) in users.items() if u != user)
+            page.locator("#conversations").get_by_text(own).wait_for()
+            assert page.locator("#conversations").get_by_text(other).count() == 0
+            page.context.close()
