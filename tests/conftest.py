@@ -52,6 +52,15 @@ def indexed_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return settings
 
 
+@pytest.fixture
+def shared_index_settings(indexed_settings: Settings, tmp_path: Path) -> Settings:
+    """The session's index, in a data dir of this test's own (its conversations, its feedback)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "chroma").symlink_to(indexed_settings.data_dir / "chroma")
+    return indexed_settings.model_copy(update={"data_dir": data})
+
+
 def run_cli(settings: Settings, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "assistant.cli", *args],

@@ -41,12 +41,9 @@ def export(page, button: str) -> str:
 
 
 def test_a_conversation_survives_a_restart_and_exports_with_its_citations(
-    indexed_settings, recording_page, tmp_path: Path
+    shared_index_settings, recording_page, tmp_path: Path
 ):
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "chroma").symlink_to(indexed_settings.data_dir / "chroma")
-    settings = indexed_settings.model_copy(update={"data_dir": data})
+    settings = shared_index_settings
     page = recording_page.page
 
     with serving(ui_server(settings, tmp_path, ASSISTANT_GENERATOR="extractive")) as app:
@@ -88,11 +85,8 @@ def test_a_conversation_survives_a_restart_and_exports_with_its_citations(
     assert recording_page.external_requests() == []
 
 
-def test_two_signed_in_users_see_only_their_own_conversations(indexed_settings, browser, tmp_path: Path):
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "chroma").symlink_to(indexed_settings.data_dir / "chroma")
-    settings = indexed_settings.model_copy(update={"data_dir": data})
+def test_two_signed_in_users_see_only_their_own_conversations(shared_index_settings, browser, tmp_path: Path):
+    settings = shared_index_settings
     users = {"alice": ("alice-pw-1", QUESTIONS[0]), "bob": ("bob-pw-2", QUESTIONS[1])}
     auth = ",".join(f"{user}:{password}" for user, (password, _) in users.items())
     with serving(ui_server(settings, tmp_path, ASSISTANT_GENERATOR="extractive", ASSISTANT_AUTH=auth)) as app:

@@ -21,15 +21,9 @@ USERS = {"alice": "pw-alice-1", "bob": "pw-bob-2"}
 
 
 @pytest.fixture
-def settings(indexed_settings, tmp_path):
-    """The shared index, with a data dir of its own for the conversations file."""
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "chroma").symlink_to(indexed_settings.data_dir / "chroma")
+def settings(shared_index_settings):
     auth = ",".join(f"{user}:{password}" for user, password in USERS.items())
-    return indexed_settings.model_copy(
-        update={"generator": "extractive", "data_dir": data, "auth": SecretStr(auth)}
-    )
+    return shared_index_settings.model_copy(update={"generator": "extractive", "auth": SecretStr(auth)})
 
 
 def ask(client: TestClient, user: str, question: str, conversation_id: str | None) -> httpx.Response:
