@@ -24,6 +24,7 @@ from assistant.evaluation import DEFAULT_QUESTIONS, evaluate_answers, load_quest
 from assistant.generators.model_files import ModelFileError
 from assistant.language import LANGUAGES
 from assistant.llm import describe_generator
+from assistant.progress import TerminalProgress
 from assistant.retrieval import build_index, load_documents, make_retriever
 from assistant.service import ANSWER_ERRORS, ModelChains
 from assistant.settings import Settings
@@ -42,12 +43,18 @@ def _stderr(message: str) -> None:
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    report = build_index(
-        settings,
-        rebuild=args.rebuild,
-        progress=None if args.quiet else _stderr,
-        threads=settings.index_threads,  # a batch job in its own process: use the cores
-    )
+    shown = None if args.quiet else TerminalProgress()
+    try:
+        report = build_index(
+            settings,
+            rebuild=args.rebuild,
+            progress=shown.note if shown else None,
+            threads=settings.index_threads,  # a batch job in its own process: use the cores
+            steps=shown.step if shown else None,
+        )
+    finally:
+        if shown:
+            shown.close()
     print(report.summary())
     if report.changed or args.rebuild:
         print(
@@ -224,7 +231,11 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     """Add files or folders to the articles and index them; exit 2 if any file was rejected."""
     from assistant.documents import add_documents
 
-    report = add_documents(settings, [Path(p) for p in args.paths])
+    shown = TerminalProgress()
+    try:
+        report = add_documents(settings, [Path(p) for p in args.paths], steps=shown.step)
+    finally:
+        shown.close()
     for line in report.lines():
         print(line)
     if not report.added and not report.duplicates and not report.rejected:

@@ -21,7 +21,7 @@ from vectorstore.importing import (
     undone_on_failure,
     write,
 )
-from vectorstore.indexer import IndexReport
+from vectorstore.indexer import IndexReport, Steps
 from vectorstore.loading import InputError
 
 
@@ -54,7 +54,8 @@ def expand(paths: Sequence[Path], allowed: Sequence[str]) -> list[Path]:
     return files
 
 
-def add_documents(settings: Settings, paths: Sequence[Path]) -> AddReport:
+def add_documents(settings: Settings, paths: Sequence[Path], steps: Steps | None = None) -> AddReport:
+    """Judge, copy into the seeds folder and index the files; `steps` gets the indexing's counts."""
     report = AddReport()
     allowed = tuple(settings.allowed_types)
     known = known_texts(settings.seeds_dir, settings.load_limits)  # grows with this batch's files
@@ -74,7 +75,7 @@ def add_documents(settings: Settings, paths: Sequence[Path]) -> AddReport:
         folder = settings.seeds_dir
         with undone_on_failure(folder, [file_for(folder, c) for c in report.added]):
             write(folder, report.added)
-            report.index = build_index(settings)
+            report.index = build_index(settings, steps=steps)
     return report
 
 

@@ -22,7 +22,7 @@ PASSAGE_PREVIEW_CHARS = 400
 ERROR_PREFIX = "**Could not answer.**"
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~=])")
 _ESCAPED_MARKER = re.compile(r"\\\[(\d+)\\\]")
-_LINKED_MARKER = re.compile(r"\[\[(\d+)\]\]\([^)]*\)")
+_LINKED_MARKER = re.compile(r'\[\[(\d+)\]\]\([^\s)]*(?: "[^"]*")?\)')  # the title may hold ")"
 # What `linked_answer` writes for a citation, read back by `cited_passages`.
 _CITATION_LINK = re.compile(
     r'\[\[(\d+)\]\]\(/articles/([^?\s]+)\?start=(\d+)&end=(\d+)(?:&quote_start=\d+&quote_end=\d+)?#passage "([^"]*)"\)'

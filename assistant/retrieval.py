@@ -11,7 +11,7 @@ from langchain_core.documents import Document
 
 from assistant.settings import Settings
 from vectorstore.embeddings import CentredE5EmbeddingFunction, E5Embeddings
-from vectorstore.indexer import Indexer, IndexReport, Progress
+from vectorstore.indexer import Indexer, IndexReport, Progress, Steps
 from vectorstore.loading import load_folder
 from vectorstore.retriever import HybridRetriever
 from vectorstore.store import ChromaLocation, CollectionVersions, ensure_room, make_client, storage_errors
@@ -35,7 +35,11 @@ def load_documents(settings: Settings) -> list[Document]:
 
 
 def build_index(
-    settings: Settings, rebuild: bool = False, progress: Progress | None = None, threads: int | None = None
+    settings: Settings,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    threads: int | None = None,
+    steps: Steps | None = None,
 ) -> IndexReport:
     """Bring the index in line with the seeds folder (all files are checked before any write)."""
     documents = load_documents(settings)
@@ -47,6 +51,7 @@ def build_index(
             embedding_function(settings, threads),
             settings.chunking,
             progress=progress,
+            steps=steps,
         )
         return indexer.sync(documents, rebuild=rebuild)
 

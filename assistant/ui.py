@@ -166,12 +166,17 @@ class ChatHandlers:
             return conversation_id, [notice("Not saved", escape_markdown(str(exc)))]
         return conversation_id, []
 
-    def add_documents(self, files: list[str] | None) -> str:
-        """The upload: judge, add and index the files; a plain report either way."""
+    def add_documents(self, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
+        """The upload: judge, add and index the files, with a progress bar; a plain report
+        either way. Indexing uses one core (ASSISTANT_EMBED_THREADS): the chat keeps answering."""
         if not files:
             return ""
+
+        def step(stage: str, done: int, total: int) -> None:
+            progress((done, total), desc=f"Indexing: {stage}", unit="chunks")
+
         try:
-            report = add_documents(self.settings, [Path(f) for f in files])
+            report = add_documents(self.settings, [Path(f) for f in files], steps=step)
         except (InputError, StoreError) as exc:
             return error_markdown(str(exc), "Nothing was changed.")
         except Exception:

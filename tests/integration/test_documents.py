@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 import pytest
 
 from assistant.documents import add_documents, remove_document
 from assistant.retrieval import build_index, client_for, make_retriever
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 from vectorstore.loading import InputError
 from vectorstore.store import CollectionVersions
 
@@ -149,3 +150,21 @@ def test_the_cli_adds_lists_and_removes(indexed, tmp_path):
     assert removed.returncode == 0 and "deleted 1" in removed.stdout
     missing = run_cli(indexed, "remove", source_id)
     assert missing.returncode == 2 and "no document" in missing.stderr
+
+
+HANDBOOK = sorted((ROOT / "tests" / "data" / "handbook").glob("*.html"))
+
+
+def test_handbook_pages_are_added_with_progress_and_found_across_languages(indexed):
+    """Real multilingual HTML (three Debian Administrator's Handbook pages) through `assistant add`."""
+    added = run_cli(indexed, "add", *map(str, HANDBOOK))
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.count("added handbook-") == 3
+    assert "embedding: 0/" in added.stderr and re.search(
+        r"embedding: (\d+)/\1 chunks \(100 %\)", added.stderr
+    )
+    assert len(added.stderr.splitlines()) < 12, "a line per stage start and end, not one per batch"
+    listed = " ".join(run_cli(indexed, "list").stdout.split())  # the titles have no-break spaces
+    assert "fr 10.8. DHCP" in listed and "handbook-vi-quotas" in listed
+    passages = make_retriever(indexed).search("Comment créer un compte utilisateur avec adduser ?", 4)
+    assert any(p.metadata["source"].startswith("handbook-en-creating-accounts") for p in passages)

@@ -99,6 +99,16 @@ def test_plain_answer_round_trips_escaped_text():
     assert plain_answer(linked_answer(answer(text, [citation()]))) == text
 
 
+def test_plain_answer_round_trips_a_link_whose_title_has_parentheses():
+    """Feedback and saved turns are matched by this text: a title such as "(conférence …,
+    Hanoï)" once left `")` behind."""
+    titled = citation().model_copy(
+        update={"title": "Renforcer la coopération (conférence sur le Pacte, Hanoï)"}
+    )
+    text = "8 pays observateurs [1]."
+    assert plain_answer(linked_answer(answer(text, [titled]))) == text
+
+
 def test_errors_start_with_the_prefix_the_history_filter_knows():
     assert error_markdown("the question is empty", "Ask again.").startswith(ERROR_PREFIX + " The question")
 
