@@ -141,9 +141,8 @@ class _Recorder:
         if self.conversation_id is None:
             return {}
         try:
-            if self.conversation_id == "new":
-                self.conversation_id = self.store.create(self.owner, answer.question)
-            self.store.add_turn(self.conversation_id, self.owner, answer)
+            given = None if self.conversation_id == "new" else self.conversation_id
+            self.conversation_id = self.store.record(given, self.owner, answer)
         except (ConversationStoreError, ConversationNotFound) as exc:  # answered all the same
             return {"conversation_id": None, "not_saved": str(exc)}
         return {"conversation_id": self.conversation_id}

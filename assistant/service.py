@@ -6,6 +6,7 @@ every user (browser session, API request) asks the model they chose, with no res
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from assistant.llm import GeneratorUnavailable, chat_model, condense_model
 from assistant.retrieval import IndexNotBuilt, ServedIndex
 from assistant.settings import Settings
 from vectorstore.store import StoreError
+
+log = logging.getLogger(__name__)
 
 # Why a question cannot be answered right now, in words an admin can act on (HTTP 503).
 SERVICE_ERRORS: tuple[type[Exception], ...] = (GeneratorUnavailable, IndexNotBuilt, StoreError)
@@ -86,6 +89,7 @@ class ModelChains:
         except ANSWER_ERRORS:
             raise
         except Exception as exc:  # llama.cpp ran out of memory mid-load, say
+            log.exception("loading %s failed", model_id)
             raise GeneratorUnavailable(f"{model_id} could not be loaded ({type(exc).__name__})") from exc
         return chain
 

@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     )
 
     session_capacity: int = Field(
-        1000,
+        200,
         ge=10,
         description="Chat sessions whose state the server keeps in memory; beyond that the least "
         "recently used is dropped (its conversation stays saved and reopens from the sidebar).",

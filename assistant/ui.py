@@ -96,17 +96,12 @@ class ChatHandlers:
             return
         yield gr.update(interactive=False), previous, f"⏳ Loading **{escape_markdown(model_id)}**…"
         try:
-            self.models.prepare(model_id)
+            self.models.prepare(model_id)  # any failure comes as one of ANSWER_ERRORS
         except ANSWER_ERRORS as exc:
             message = (
                 f"⚠️ **{escape_markdown(model_id)}** cannot be used: {escape_markdown(str(exc))}. "
                 f"Still answering with **{escape_markdown(previous)}**."
             )
-            yield gr.update(value=previous, interactive=True), previous, message
-            return
-        except Exception:
-            log.exception("loading %s failed", model_id)
-            message = f"⚠️ **{escape_markdown(model_id)}** could not be loaded; still answering with **{escape_markdown(previous)}**."
             yield gr.update(value=previous, interactive=True), previous, message
             return
         yield (
@@ -142,6 +137,7 @@ class ChatHandlers:
                     yield [*([evidence] if evidence else []), draft], conversation_id
                 elif event.answer is not None:
                     shown = answer_messages(event.answer)
+                    yield shown, conversation_id  # on screen before it is saved
                     conversation_id, unsaved = self._save(conversation_id, event.answer, user_of(request))
                     yield [*shown, *unsaved], conversation_id
         except ANSWER_ERRORS as exc:
@@ -158,9 +154,7 @@ class ChatHandlers:
         """Record the turn (a new conversation for a first question); when it cannot be saved,
         the answer stays on screen with a notice saying so."""
         try:
-            if conversation_id is None:
-                conversation_id = self.store.create(owner, answer.question)
-            self.store.add_turn(conversation_id, owner, answer)
+            conversation_id = self.store.record(conversation_id, owner, answer)
         except (ConversationStoreError, ConversationNotFound) as exc:
             log.warning("not saved: %s", exc)
             return conversation_id, [notice("Not saved", escape_markdown(str(exc)))]
