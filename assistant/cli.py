@@ -108,9 +108,10 @@ def chosen_chain(args: argparse.Namespace, settings: Settings) -> AnswerChain:
 
 def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
     """The model catalogue: id, where it comes from, whether a running assistant has it loaded."""
+    from assistant.generators.catalogue import ModelCatalogue
     from assistant.generators.model_files import gguf_problem
 
-    listing = ModelChains(settings).listing()
+    listing = ModelCatalogue(settings).listing()  # no chain, no index: only what is listed
     loaded = _loaded_in_server(settings)
     rows = []
     for entry in listing.entries:
@@ -123,8 +124,9 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
         in_server = "-" if loaded is None else ("yes" if entry.id in loaded else "no")
         default = "*" if entry.id == listing.default_id else " "
         rows.append((f"{default} {entry.id}", entry.source, in_server, f"{entry.label}; {state}"))
-    widths = [max(len(r[i]) for r in [("  ID", "SOURCE", "LOADED", ""), *rows]) for i in range(3)]
-    for row in [("  ID", "SOURCE", "LOADED", "LABEL; STATE"), *rows]:
+    table = [("  ID", "SOURCE", "LOADED", "LABEL; STATE"), *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
+    for row in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[3])
     if listing.endpoint and not listing.endpoint.reachable:
         print(f"\nthe model server at {listing.endpoint.url} is not listed: {listing.endpoint.detail}")
