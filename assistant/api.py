@@ -16,6 +16,7 @@ from assistant.auth import Authorizer
 from assistant.conversations import ConversationStore
 from assistant.llm import describe_generator
 from assistant.openai_api import create_router
+from assistant.server_memory import sweep_sessions
 from assistant.service import ModelChains
 from assistant.settings import Settings
 from assistant.ui import build_ui
@@ -50,12 +51,14 @@ def create_app(settings: Settings, models: ModelChains | None = None) -> FastAPI
             return HTMLResponse(render_missing(source_id), status_code=404)
         return HTMLResponse(render_article(found))
 
+    blocks = build_ui(settings, models, store)
     app = gr.mount_gradio_app(
         app,
-        build_ui(settings, models, store),
+        blocks,
         path="/",
         auth=settings.credentials,
         auth_message="Sign in to ask the articles.",
     )
     authorize.gradio = next(route.app for route in app.routes if isinstance(route, Mount))
+    sweep_sessions(app, blocks)
     return app

@@ -214,7 +214,9 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from assistant.api import create_app
+    from assistant.server_memory import limit_malloc_arenas
 
+    limit_malloc_arenas(settings.malloc_arenas)
     host = args.host or settings.host
     port = args.port or settings.port
     warning = exposure_warning(host, settings)

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from assistant.answer import Answer
 
@@ -112,23 +113,31 @@ class ConversationStore:
             )
         return conversation_id
 
-    def list(self, owner: str | None) -> list[ConversationSummary]:
-        """`owner`'s conversations, newest first; None: everyone's (the CLI, for an admin)."""
-        where, args = ("WHERE c.owner = ?", (owner,)) if owner is not None else ("", ())
+    def list(self, owner: str | None, limit: int | None = None) -> list[ConversationSummary]:
+        """`owner`'s conversations, newest first (the `limit` newest); None: everyone's (the CLI,
+        for an admin)."""
+        return self._summaries(
+            "WHERE c.owner = ?" if owner is not None else "", (owner,) if owner is not None else (), limit
+        )
+
+    def get(self, conversation_id: str, owner: str | None) -> ConversationSummary:
+        where = "WHERE c.id = ?" + (" AND c.owner = ?" if owner is not None else "")
+        found = self._summaries(
+            where, (conversation_id, owner) if owner is not None else (conversation_id,), 1
+        )
+        if not found:
+            raise ConversationNotFound(f"no conversation {conversation_id}")
+        return found[0]
+
+    def _summaries(self, where: str, args: tuple[Any, ...], limit: int | None) -> list[ConversationSummary]:
         with self._read() as db:
             rows = db.execute(
                 "SELECT c.id, c.owner, c.title, c.created, c.updated, COUNT(t.position) FROM conversations c "
                 f"LEFT JOIN turns t ON t.conversation_id = c.id {where} "
-                "GROUP BY c.id ORDER BY c.updated DESC, c.rowid DESC",
-                args,
+                "GROUP BY c.id ORDER BY c.updated DESC, c.rowid DESC" + (" LIMIT ?" if limit else ""),
+                (*args, limit) if limit else args,
             ).fetchall()
         return [ConversationSummary(*row) for row in rows]
-
-    def get(self, conversation_id: str, owner: str | None) -> ConversationSummary:
-        for summary in self.list(owner):
-            if summary.id == conversation_id:
-                return summary
-        raise ConversationNotFound(f"no conversation {conversation_id}")
 
     def rename(self, conversation_id: str, owner: str, title: str) -> None:
         title = title_of(title)

@@ -70,6 +70,13 @@ class Settings(BaseSettings):
         description="Chat sessions whose state the server keeps in memory; beyond that the least "
         "recently used is dropped (its conversation stays saved and reopens from the sidebar).",
     )
+    malloc_arenas: int = Field(
+        2,
+        ge=0,
+        description="glibc malloc arenas of the server process (0: glibc's default, 8 per core). "
+        "Each thread that allocates may get its own arena and keep its freed memory; two keep "
+        "the server's memory flat under load (bench/load.py).",
+    )
 
     min_topicality: float = Field(
         0.80,

@@ -28,6 +28,9 @@ from assistant.rendering import (
 from assistant.transcripts import Format, export
 
 log = logging.getLogger(__name__)
+# The sidebar lists the newest conversations (and the open one); each browser session keeps its
+# list in the server's memory, so it is bounded. The CLI lists and exports all of them.
+SIDEBAR_CONVERSATIONS = 100
 
 
 def user_of(request: gr.Request | None) -> str:
@@ -78,7 +81,11 @@ class ConversationHandlers:
     def listing(self, current: str | None, request: gr.Request) -> tuple[Any, str]:
         """The radio of conversations (titles, newest first) and a notice if the store is down."""
         try:
-            conversations = self.store.list(user_of(request))
+            conversations = self.store.list(user_of(request), limit=SIDEBAR_CONVERSATIONS)
+            if current and all(c.id != current for c in conversations):
+                conversations.append(self.store.get(current, user_of(request)))
+        except ConversationNotFound:
+            pass  # deleted meanwhile: the newest ones are listed, none chosen
         except ConversationStoreError as exc:
             return gr.update(choices=[], value=None), f"⚠️ {escape_markdown(str(exc))}"
         choices = [(c.title, c.id) for c in conversations]

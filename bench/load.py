@@ -113,6 +113,14 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def growth_per_minute(samples: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope of RSS over time, MB per minute: ~0 once the server's memory is flat."""
+    if len(samples) < 3:
+        return None
+    times, sizes = zip(*samples, strict=True)
+    return round(statistics.linear_regression(times, sizes).slope * 60, 2)
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 3)
@@ -210,6 +218,7 @@ def extractive_load(
             "first_quarter_mean": round(statistics.mean(early), 1) if early else None,
             "last_quarter_mean": round(statistics.mean(late), 1) if late else None,
             "max": max(mb for _, mb in memory) if memory else None,
+            "second_half_mb_per_min": growth_per_minute([(t, mb) for t, mb in memory if t >= seconds / 2]),
             "samples": memory,
         },
     }
@@ -313,7 +322,8 @@ def main() -> int:
     )
     print(
         f"server memory: {memory['first_quarter_mean']} MB (first quarter) -> "
-        f"{memory['last_quarter_mean']} MB (last quarter), max {memory['max']} MB"
+        f"{memory['last_quarter_mean']} MB (last quarter), max {memory['max']} MB, "
+        f"second half {memory['second_half_mb_per_min']:+} MB/min"
     )
 
     stored = results["store"]

@@ -75,6 +75,15 @@ def test_turns_come_back_with_their_citations_in_order_newest_conversation_first
     assert store.list("")[1].turns == 2 and store.count_turns() == 3
 
 
+def test_the_newest_are_listed_up_to_a_limit_and_any_one_is_found_directly(store):
+    made = [store.create("", f"Question {n}") for n in range(5)]
+    assert [c.id for c in store.list("", limit=2)] == [made[4], made[3]]
+    assert len(store.list("")) == 5
+    assert store.get(made[0], "").title == "Question 0"  # older than the listed ones
+    with pytest.raises(ConversationNotFound):
+        store.get(made[0], "bob")
+
+
 def test_each_user_sees_and_changes_only_their_own(store):
     alice = store.create("alice", "Alice's question")
     store.add_turn(alice, "alice", answer("Alice's question"))
