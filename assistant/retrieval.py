@@ -42,7 +42,9 @@ def build_index(
     steps: Steps | None = None,
 ) -> IndexReport:
     """Bring the index in line with the seeds folder (all files are checked before any write)."""
-    documents = load_documents(settings)
+    report = IndexReport()
+    with report.timed("loading and cleaning"):
+        documents = load_documents(settings)
     ensure_room(settings.chroma)
     with storage_errors(settings.chroma):  # a full disk is only known once a write fails, maybe mid-build
         indexer = Indexer(
@@ -53,7 +55,7 @@ def build_index(
             progress=progress,
             steps=steps,
         )
-        return indexer.sync(documents, rebuild=rebuild)
+        return indexer.sync(documents, rebuild=rebuild, report=report)
 
 
 def make_retriever(settings: Settings, k: int | None = None) -> HybridRetriever:
@@ -81,6 +83,7 @@ def make_retriever(settings: Settings, k: int | None = None) -> HybridRetriever:
         k=k or settings.top_k,
         candidate_k=settings.candidate_k,
         dense_weight=settings.dense_weight,
+        sparse_search=settings.sparse_search,
     )
 
 

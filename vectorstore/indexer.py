@@ -9,11 +9,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,16 @@ class IndexReport:
     chunks_total: int = 0
     collection: str | None = None
     seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # where the time went
+
+    @contextlib.contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Add the block's wall time to `stage` (a stage may be entered once per batch)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + time.perf_counter() - started
 
     @property
     def changed(self) -> bool:
@@ -136,23 +147,30 @@ class Indexer:
         self.progress = progress or (lambda _message: None)
         self.steps = steps
 
-    def sync(self, documents: Sequence[Document], rebuild: bool = False) -> IndexReport:
+    def sync(
+        self, documents: Sequence[Document], rebuild: bool = False, report: IndexReport | None = None
+    ) -> IndexReport:
+        """Bring the index in line with `documents`; `report` may already hold earlier stages' times."""
         started = time.perf_counter()
         dropped = self.versions.drop_unfinished()
         if dropped:
             self.progress(f"discarded the unfinished build(s) {', '.join(dropped)}")
-        active = self.versions.active()
-        held = active.get(include=["metadatas"]) if active is not None else {"ids": [], "metadatas": []}
+        clock = report or IndexReport()
+        with clock.timed("reading the index"):
+            active = self.versions.active()
+            held = active.get(include=["metadatas"]) if active is not None else {"ids": [], "metadatas": []}
         existing = {
             i: str(m["record_hash"]) for i, m in zip(held["ids"], held["metadatas"] or [], strict=True)
         }
-        desired = plan_records(documents, self.chunking)
+        with clock.timed("chunking"):
+            desired = plan_records(documents, self.chunking)
 
         # Same id means same text (the id hashes it), so its vectors can be reused; only its
         # metadata (offsets after an edit above it, a corrected title) may need refreshing.
         reuse = set() if rebuild else set(desired) & set(existing)
         refreshed = {i for i in reuse if existing[i] != desired[i].record_hash}
         report = self._compare(held["metadatas"] or [], desired, rebuild)
+        report.stage_seconds = clock.stage_seconds
         report.chunks_embedded = len(desired) - len(reuse)
         report.chunks_refreshed = len(refreshed)
         report.chunks_removed = len(set(existing) - reuse)
@@ -163,12 +181,14 @@ class Indexer:
             return report
 
         new_records = [r for i, r in desired.items() if i not in reuse]
-        function, (vectors, scales) = self._embed(new_records, active if not rebuild else None)
+        with report.timed("dense pass"):
+            function, (vectors, scales) = self._embed(new_records, active if not rebuild else None)
         collection = self.versions.create_next(function)
         self.progress(f"building {collection.name}: {len(reuse)} reused, {len(new_records)} to embed")
         if active is not None and reuse:
-            self._copy(active, collection, sorted(reuse), desired)
-        self._add(collection, function, new_records, vectors, scales)
+            with report.timed("copying unchanged chunks"):
+                self._copy(active, collection, sorted(reuse), desired)
+        self._add(collection, function, new_records, vectors, scales, report)
         if collection.count() != len(desired):
             raise RuntimeError(
                 f"{collection.name} holds {collection.count()} chunks, expected {len(desired)}; "
@@ -246,18 +266,21 @@ class Indexer:
         records: list[ChunkRecord],
         vectors: Any,
         scales: Any,
+        report: IndexReport,
     ) -> None:
         self._step("sparse vectors and writing", 0, len(records))
         for start in range(0, len(records), BATCH):
             batch = records[start : start + BATCH]
-            sparse = _encoded(function.sparse, [r.text for r in batch])
-            collection.add(
-                ids=[r.id for r in batch],
-                embeddings=vectors[start : start + BATCH],
-                documents=[r.text for r in batch],
-                metadatas=[
-                    {**r.metadata, "sparse": encode_sparse(s), "centring_scale": round(float(scale), 6)}
-                    for r, s, scale in zip(batch, sparse, scales[start : start + BATCH], strict=True)
-                ],
-            )
+            with report.timed("sparse pass"):
+                sparse = _encoded(function.sparse, [r.text for r in batch])
+            with report.timed("Chroma writes"):
+                collection.add(
+                    ids=[r.id for r in batch],
+                    embeddings=vectors[start : start + BATCH],
+                    documents=[r.text for r in batch],
+                    metadatas=[
+                        {**r.metadata, "sparse": encode_sparse(s), "centring_scale": round(float(scale), 6)}
+                        for r, s, scale in zip(batch, sparse, scales[start : start + BATCH], strict=True)
+                    ],
+                )
             self._step("sparse vectors and writing", start + len(batch), len(records))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from langchain_chroma import Chroma
@@ -24,8 +24,12 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
-from vectorstore.embeddings import CentredE5EmbeddingFunction
-from vectorstore.sparse import SparseIndex
+from vectorstore.embeddings import ALL_LANGUAGES, CentredE5EmbeddingFunction, decode_sparse
+from vectorstore.sparse import SparseIndex, dot
+
+# `rescore`: passages per language whose sparse scores stand for their language's when a question's
+# scores are standardised (mean and deviation); a fixed sample, so the cost does not grow.
+SAMPLE_PER_LANGUAGE = 1000
 
 # Reciprocal rank fusion: a passage's merged score is the sum over rankings of weight / (RRF_K + rank);
 # 60 is the constant of Cormack et al. (2009), as in LangChain's EnsembleRetriever.
@@ -82,7 +86,13 @@ class HybridRetriever(BaseRetriever):
     k: int = 4
     candidate_k: int = 20
     dense_weight: float = 0.5
+    # `full`: the sparse top candidates come from every passage's sparse vector, held in memory;
+    # `rescore`: only Chroma's dense candidates (`rescore_k` of them) get sparse scores, read from
+    # their metadata, standardised against a fixed sample: memory and time that do not grow.
+    sparse_search: Literal["full", "rescore"] = "full"
+    rescore_k: int = 40
     _sparse: SparseIndex | None = PrivateAttr(default=None)
+    _sample: SparseIndex | None = PrivateAttr(default=None)
 
     @property
     def sparse_index(self) -> SparseIndex:
@@ -90,6 +100,23 @@ class HybridRetriever(BaseRetriever):
             held = self.store.get(include=["metadatas"])
             self._sparse = SparseIndex.from_metadata(held["ids"], held["metadatas"])
         return self._sparse
+
+    @property
+    def sparse_sample(self) -> SparseIndex:
+        """Up to SAMPLE_PER_LANGUAGE passages of each language the index has means for, and of
+        the others together."""
+        if self._sample is None:
+            known = sorted(lang for lang in self.function.language_means if lang != ALL_LANGUAGES)
+            wheres: list[dict[str, Any]] = [{"language": lang} for lang in known]
+            wheres.append({"language": {"$nin": known}} if known else {})
+            ids: list[str] = []
+            metadatas: list[Any] = []
+            for where in wheres:
+                got = self.store.get(where=where or None, limit=SAMPLE_PER_LANGUAGE, include=["metadatas"])
+                ids += got["ids"]
+                metadatas += got["metadatas"]
+            self._sample = SparseIndex.from_metadata(ids, metadatas)
+        return self._sample
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
@@ -99,7 +126,8 @@ class HybridRetriever(BaseRetriever):
     @property
     def languages(self) -> tuple[str, ...]:
         """The languages the collection's passages are written in."""
-        return tuple(sorted(set(self.sparse_index.languages)))
+        index = self.sparse_sample if self.sparse_search == "rescore" else self.sparse_index
+        return tuple(sorted(set(index.languages)))
 
     def search(self, query: str, k: int | None = None, translations: Sequence[str] = ()) -> list[Document]:
         """The top `k` passages for `query`. With `translations` (the same question in other
@@ -127,16 +155,33 @@ class HybridRetriever(BaseRetriever):
         ]
 
     def _ranked(self, query: str, n: int) -> list[Hit]:
-        """The dense top `n` and the sparse top `n` candidates, re-scored by the fusion, best first."""
+        """The dense top `n` and the sparse top `n` candidates (`rescore`: the dense top
+        `rescore_k`), re-scored by the fusion, best first."""
         dense_query = self.function.query_vectors(query)[1]
-        dense_hits = self.store.similarity_search_by_vector_with_relevance_scores(dense_query.tolist(), k=n)
+        rescoring = self.sparse_search == "rescore"
+        dense_hits = self.store.similarity_search_by_vector_with_relevance_scores(
+            dense_query.tolist(), k=max(n, self.rescore_k) if rescoring else n
+        )
         if not dense_hits:
             return []
         documents: dict[str, Document] = {str(doc.id): doc for doc, _ in dense_hits}
         dense: dict[str, float] = {str(doc.id): 1.0 - distance for doc, distance in dense_hits}
+        query_sparse = self.function.query_features(query)[1]
+        if rescoring:
+            vectors = [decode_sparse(str(doc.metadata.get("sparse") or "")) for doc in documents.values()]
+            languages = [str(doc.metadata.get("language", "")) for doc in documents.values()]
+            raw = dot(query_sparse, vectors)
+            sparse = dict(
+                zip(
+                    documents,
+                    self.sparse_sample.standardise(raw, languages, query_sparse).tolist(),
+                    strict=True,
+                )
+            )
+            return self._fused(documents, dense, sparse)
 
         index = self.sparse_index
-        sparse_all = index.scores(self.function.query_features(query)[1])
+        sparse_all = index.scores(query_sparse)
         sparse = dict(zip(index.ids, sparse_all.tolist(), strict=True))
         sparse_top = [index.ids[i] for i in np.argsort(-sparse_all)[:n]]
 
@@ -148,7 +193,12 @@ class HybridRetriever(BaseRetriever):
             ):
                 documents[chunk_id] = Document(page_content=text, metadata=metadata, id=chunk_id)
                 dense[chunk_id] = float(np.dot(dense_query, np.asarray(vector, dtype=np.float32)))
+        return self._fused(documents, dense, sparse)
 
+    def _fused(
+        self, documents: dict[str, Document], dense: dict[str, float], sparse: dict[str, float]
+    ) -> list[Hit]:
+        """The candidates ranked by min-max scaled dense and sparse scores, mixed by `dense_weight`."""
         ids = list(documents)
         dense_scores = np.array([dense[i] for i in ids], dtype=np.float32)
         sparse_scores = np.array([sparse.get(i, 0.0) for i in ids], dtype=np.float32)

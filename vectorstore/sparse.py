@@ -67,11 +67,33 @@ class SparseIndex:
     def scores(self, query: SparseVector) -> np.ndarray:
         """Scores standardised within each passage language (mean 0, deviation 1)."""
         raw = self.raw_scores(query)
-        result = np.zeros_like(raw)
-        languages = np.array(self.languages)
-        for language in set(self.languages):
-            rows = languages == language
-            block = raw[rows]
-            spread = float(block.std())
-            result[rows] = (block - block.mean()) / spread if spread > 1e-9 else 0.0
-        return result
+        return standardise(raw, self.languages, raw, self.languages)
+
+    def standardise(self, raw: np.ndarray, languages: Sequence[str], query: SparseVector) -> np.ndarray:
+        """Other passages' `raw` scores standardised by this index's scores for `query` within each
+        language: when this index is a sample of the collection, that is the collection's
+        standardisation at the sample's cost."""
+        return standardise(raw, languages, self.raw_scores(query), self.languages)
+
+
+def standardise(
+    raw: np.ndarray, languages: Sequence[str], reference: np.ndarray, reference_languages: Sequence[str]
+) -> np.ndarray:
+    """(raw - mean) / deviation, the mean and deviation of `reference` in the passage's language
+    (all of `reference` for a language it lacks)."""
+    known = np.array(reference_languages)
+    wanted = np.array(languages)
+    result = np.zeros(len(raw), np.float32)
+    for language in set(languages):
+        block = reference[known == language] if (known == language).any() else reference
+        rows = wanted == language
+        spread = float(block.std()) if len(block) else 0.0
+        result[rows] = (raw[rows] - block.mean()) / spread if spread > 1e-9 else 0.0
+    return result
+
+
+def dot(query: SparseVector, vectors: Sequence[SparseVector]) -> np.ndarray:
+    """Raw scores of a few passages' vectors (the candidates), without an index."""
+    dense_query = np.zeros(1 << 16, np.float32)  # indices are stored as uint16
+    dense_query[query[0]] = query[1]
+    return np.array([float(dense_query[indices] @ values) for indices, values in vectors], dtype=np.float32)

@@ -30,11 +30,23 @@ def test_indexing_is_idempotent_and_incremental(settings_for: SettingsFactory):
     settings = settings_for()
     first = build_index(settings, threads=2)
     assert first.summary() == "added 5, updated 0, deleted 0"
+    stages = [
+        "loading and cleaning",
+        "reading the index",
+        "chunking",
+        "dense pass",
+        "sparse pass",
+        "Chroma writes",
+    ]
+    assert list(first.stage_seconds) == stages  # where the time went, for bench/scale.py
+    assert all(seconds > 0 for seconds in first.stage_seconds.values())
+    assert sum(first.stage_seconds.values()) <= first.seconds + first.stage_seconds["loading and cleaning"]
     before = chunk_ids(settings)
 
     second = build_index(settings, threads=2)
     assert second.summary() == "added 0, updated 0, deleted 0"
     assert not second.changed and second.collection == first.collection
+    assert "dense pass" not in second.stage_seconds  # nothing was encoded
 
     path = settings.seeds_dir / f"{ARTICLE}.txt"
     path.write_text(path.read_text().replace("five weeks", "six weeks"))
