@@ -11,7 +11,11 @@ CONSTRAINTS := constraints.txt
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: run test install install-dev index lint format bench constraints clean chromium
+.DEFAULT_GOAL := help
+.PHONY: help run test install install-dev index lint format bench scale screenshots docs constraints clean chromium
+
+help: ## list the targets
+	@awk -F ':.*## ' '/^[a-z-]+:.*## / {printf "  %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +23,7 @@ $(BIN)/python:
 
 $(VENV)/.llama: | $(BIN)/python
 	@echo ">> first-time step: compiling llama-cpp-python (the embedded LLM runtime)."
-	@echo "   This takes about 4 minutes on 2 cores; pip caches the result, so it happens once."
+	@echo "   This takes about 8 minutes on 2 cores; pip caches the result, so it happens once."
 	$(PIP) install --progress-bar off -c $(CONSTRAINTS) "llama-cpp-python[server]"
 	@touch $@
 
@@ -37,37 +41,37 @@ $(VENV)/.installed-dev: pyproject.toml $(CONSTRAINTS) $(VENV)/.installed
 	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[dev]"
 	@touch $@
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install: $(VENV)/.installed ## install the assistant into .venv (compiles llama-cpp-python the first time)
+install-dev: $(VENV)/.installed-dev ## install with the dev tools (ruff, pytest, playwright)
 
-index: install
+index: install ## build or refresh the index of the seeds folder
 	$(BIN)/assistant index
 
 # A failed update (full disk, a bad file) is reported, and the last complete index still serves.
-run: install
+run: install ## install, refresh the index, serve the chat on http://127.0.0.1:7860
 	@$(BIN)/assistant index || echo ">> the index was not updated (see above); serving the last complete one"
 	$(BIN)/assistant ui
 
-lint: install-dev
+lint: install-dev ## ruff check and ruff format --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 # The browser tests drive Debian's chromium (never `playwright install`); installed when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-chromium:
+chromium: ## install Debian's chromium for the browser tests when it is missing
 	@command -v chromium >/dev/null || { echo ">> installing Debian's chromium for the browser tests"; \
 	  $(SUDO) apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y --no-install-recommends chromium >/dev/null; }; }
 
 # pytest exits 5 when it collects no test: make (and so .ci/run) fails then too.
-test: lint chromium
+test: lint chromium ## lint and run the whole test suite (what .ci/run runs)
 	$(BIN)/pytest
 
-format: install-dev
+format: install-dev ## fix lint and format the code
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install
+bench: install ## run the benchmarks; results in bench/results/
 	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[bench]"
 	$(BIN)/python bench/index_and_retrieve.py
 	$(BIN)/python bench/reader_ceiling.py
@@ -75,8 +79,14 @@ bench: install
 	$(BIN)/python bench/model_switch.py
 	$(BIN)/python bench/load.py
 
-constraints: install-dev
+scale: install ## bench/scale.py: costs at 1x, 10x and 100x the seeds (about an hour)
+	$(BIN)/python bench/scale.py
+
+screenshots: install-dev chromium ## retake docs/images/*.png from the running app
+	$(BIN)/python -m tests.browser.screenshots
+
+constraints: install-dev ## pin every dependency's version into constraints.txt
 	$(PIP) freeze --exclude-editable | grep -v '^-e' > $(CONSTRAINTS)
 
-clean:
+clean: ## remove .venv and the data folder (index, models, conversations)
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -1,0 +1,309 @@
+"""The docs' measured tables, rendered from the benches' JSON so that no two pages disagree.
+
+    python bench/report.py           # rewrite every table in README.md and docs/*.md
+    python bench/report.py --check   # exit 1 if a table differs from its JSON (a test runs this)
+
+A table lives between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`; NAME says which JSON
+(`bench/results/NAME-*.json`, the latest by its time stamp, unless the marker names one file:
+`<!-- bench:load file=load-20261203T162000.json -->`) and which renderer. Each table ends with
+the file it came from and when it was measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+MACHINE = "2 cores, 24 GiB, no GPU"  # every committed result was measured on this project's machine
+BLOCK = re.compile(
+    r"(<!-- bench:(?P<name>[a-z_-]+)(?: file=(?P<file>\S+))? -->\n)(?P<body>.*?)(<!-- /bench:(?P=name) -->)",
+    re.DOTALL,
+)
+
+
+def latest(name: str) -> Path:
+    found = sorted(RESULTS.glob(f"{name}-*.json"), key=lambda p: re.sub(r"\D", "", p.stem))
+    if not found:
+        raise SystemExit(f"no bench/results/{name}-*.json: run bench/{name}.py first")
+    return found[-1]
+
+
+def stamp(path: Path) -> str:
+    digits = re.sub(r"\D", "", path.stem)
+    when = f"{digits[:4]}-{digits[4:6]}-{digits[6:8]}" + (
+        f" {digits[8:10]}:{digits[10:12]} UTC" if len(digits) >= 12 else ""
+    )
+    return f"*Measured {when} ({MACHINE}); from `bench/results/{path.name}`.*"
+
+
+def rows(head: list[str], body: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in body]
+    return "\n".join(lines)
+
+
+def seconds(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f} s"
+
+
+# -- renderers: JSON → Markdown -----------------------------------------------------------------
+def render_load(data: dict[str, Any]) -> str:
+    extractive = data["extractive"]
+    base, load, memory = (
+        extractive["baseline_single_session"],
+        extractive["concurrent"],
+        extractive["server_rss_mb"],
+    )
+    store = data["store"]
+    table = rows(
+        ["extractive", "requests", "failed", "mixed up", "p50", "p95", "throughput"],
+        [
+            [
+                "1 session (baseline)",
+                base["requests"],
+                0,
+                "–",
+                seconds(base["p50_s"]),
+                seconds(base["p95_s"]),
+                f"{base['throughput_per_s']} /s",
+            ],
+            [
+                f"{load['sessions']} sessions, {round(load['seconds'])} s",
+                f"{load['requests']:,}",
+                load["failed"],
+                load["mixed_up"],
+                seconds(load["p50_s"]),
+                seconds(load["p95_s"]),
+                f"{load['throughput_per_s']} /s",
+            ],
+        ],
+    )
+    slope = memory.get("second_half_mb_per_min")
+    memory_row = rows(
+        ["server RSS", "first quarter", "last quarter", "max", "second half"],
+        [
+            [
+                "MB",
+                memory["first_quarter_mean"],
+                memory["last_quarter_mean"],
+                memory["max"],
+                "–" if slope is None else f"{slope:+} MB/min",
+            ]
+        ],
+    )
+    stored = rows(
+        ["conversation store", "turns answered", "turns stored", "conversations", "mixed up"],
+        [
+            [
+                "after the run",
+                f"{store['answered']:,}",
+                f"{store['turns_stored']:,}",
+                f"{store['conversations_stored']:,}",
+                store["conversations_mixed_up"],
+            ]
+        ],
+    )
+    return f"{table}\n\n{memory_row}\n\n{stored}"
+
+
+def render_model_switch(data: dict[str, Any]) -> str:
+    body = []
+    for run in data["runs"]:
+        steps = [s for s in run["steps"] if s.get("model", "").endswith("1.5b-instruct-q4_k_m")]
+        first, later = steps[0], steps[1:]
+        switches = sorted(s["switch_s"] for s in run["steps"][2:] if "switch_s" in s)
+        body.append(
+            [
+                f"`max_local_models={run['max_local_models']}`",
+                f"{first['rss_mb']:,} MB",
+                f"{later[-1]['rss_mb']:,} MB" if later else "–",
+                f"{max(s['rss_mb'] for s in run['steps']):,} MB",
+                f"{100 * (max(s['rss_mb'] for s in steps) - first['rss_mb']) / first['rss_mb']:.1f} %",
+                seconds(switches[len(switches) // 2]) if switches else "–",
+            ]
+        )
+    return rows(
+        ["setting", "1.5B first load", "1.5B after the last return", "max", "1.5B growth", "switch p50"], body
+    )
+
+
+def render_answer_latency(data: dict[str, Any]) -> str:
+    answers = rows(
+        ["generator", "first evidence p50", "first token p50", "tokens/s p50", "answer p50", "answer p95"],
+        [
+            [
+                label,
+                seconds(r["first_evidence_p50_s"]),
+                seconds(r["first_token_p50_s"]),
+                r["tokens_per_s_p50"],
+                seconds(r["total_p50_s"]),
+                seconds(r["total_p95_s"]),
+            ]
+            for label, r in (
+                ("in-process (`local`, the default)", data["in_process"]),
+                ("`ChatOpenAI` → `llama_cpp.server` (`openai`)", data["chatopenai_llama_server"]),
+            )
+        ],
+    )
+    retrieval = rows(
+        ["retrieval", "p50", "p95"],
+        [
+            [
+                "embedded Chroma",
+                f"{data['retrieval_embedded']['p50_ms']} ms",
+                f"{data['retrieval_embedded']['p95_ms']} ms",
+            ],
+            [
+                "`chroma run` server on 127.0.0.1",
+                f"{data['retrieval_chroma_server']['p50_ms']} ms",
+                f"{data['retrieval_chroma_server']['p95_ms']} ms",
+            ],
+        ],
+    )
+    return f"{answers}\n\n{retrieval}"
+
+
+def render_eval(data: dict[str, Any]) -> str:
+    def row(label: str, s: dict[str, Any]) -> list[Any]:
+        first = s.get("first_token_ms") or {}
+        return [
+            label,
+            s["n"],
+            f"{s['hit@1']:.2f}",
+            f"{s['hit@4']:.2f}",
+            f"{s['answer_accuracy']:.2f}",
+            f"{s['refusal_rate_unanswerable']:.2f}",
+            f"{s['false_refusal_rate']:.2f}",
+            f"{s['guard_rate']:.2f}",
+            f"{s['wrong_language_rate']:.2f}",
+            f"{s['latency_ms']['p50'] / 1000:.1f} / {s['latency_ms']['p95'] / 1000:.1f} s",
+            seconds(first["p50"] / 1000, 1) if first.get("p50") else "–",
+        ]
+
+    head = ["", "n", "hit@1", "hit@4", "accuracy", "refused unanswerable", "false refusals"]
+    head += ["guard fired", "wrong language", "total p50 / p95", "first token p50"]
+    body = [row("overall", data["overall"])] + [
+        row(lang, s) for lang, s in sorted(data["by_language"].items())
+    ]
+    return rows(head, body)
+
+
+def render_scale(data: dict[str, Any]) -> str:
+    sizes = data["sizes"]
+    head = (
+        [""] + [f"{s['chunks']:,} chunks ({s['times_seeds']}×)" for s in sizes] + ["growth", "at 1 M chunks"]
+    )
+
+    def dig(size: dict[str, Any], *path: str) -> Any:
+        for key in path:
+            size = size.get(key) if isinstance(size, dict) else None  # type: ignore[assignment]
+        return size
+
+    def cost(label: str, unit: str, *path: str) -> list[Any]:
+        fitted = data["growth"].get(label) or {}
+        values = [dig(s, *path) for s in sizes]
+        return (
+            [f"{label} ({unit})"]
+            + ["–" if v is None else v for v in values]
+            + [
+                f"{fitted['kind']} (n^{fitted['exponent']})" if fitted else "",
+                f"{fitted['at_1M']:,} {unit}" if fitted else "",
+            ]
+        )
+
+    def plain(label: str, *path: str) -> list[Any]:
+        return [label] + ["–" if dig(s, *path) is None else dig(s, *path) for s in sizes] + ["", ""]
+
+    body = [
+        cost("index time", "s", "index", "seconds"),
+        plain("chunks/s", "index", "chunks_per_s"),
+        cost("no-op index", "s", "noop_index", "seconds"),
+        cost("query p50", "ms", "query", "seed", "latency_ms", "p50"),
+        cost("query p95", "ms", "query", "seed", "latency_ms", "p95"),
+        cost("sparse scoring", "ms", "query", "query_parts_ms", "sparse scoring"),
+        cost("Chroma search", "ms", "query", "query_parts_ms", "Chroma search"),
+        cost("serving RSS", "MB", "serving", "rss_mb"),
+        cost("start to first answer", "s", "serving", "start_to_first_answer_s"),
+        plain("seed hit@1", "query", "seed", "overall", "hit@1"),
+        plain("seed hit@4", "query", "seed", "overall", "hit@4"),
+        plain("handbook hit@1", "query", "handbook", "overall", "hit@1"),
+        plain("handbook hit@4", "query", "handbook", "overall", "hit@4"),
+    ]
+    stages = rows(
+        ["index stage (s)"] + [f"{s['chunks']:,} chunks" for s in sizes],
+        [
+            [stage] + [s["index"]["stages_s"].get(stage, "–") for s in sizes]
+            for stage in sizes[-1]["index"]["stages_s"]
+        ],
+    )
+    parts = rows(
+        ["one query (ms, median)"] + [f"{s['chunks']:,} chunks" for s in sizes],
+        [
+            [part] + [s["query"]["query_parts_ms"][part] for s in sizes]
+            for part in sizes[-1]["query"]["query_parts_ms"]
+        ],
+    )
+    return f"{rows(head, body)}\n\n{stages}\n\n{parts}\n\nWall time of the run: {data['wall_minutes']} min."
+
+
+def render_first_run(data: dict[str, Any]) -> str:
+    total = data["total_s"]
+    table = rows(
+        ["step of `make run`", "time"],
+        [[label, f"{seconds:.0f} s"] for label, seconds in data["steps_s"].items()]
+        + [["**start to first answer**", f"**{int(total // 60)} min {round(total % 60):02d} s**"]],
+    )
+    cache = "an empty pip cache" if data["empty_pip_cache"] else "pip's cache already filled"
+    return f"A fresh clone, {cache}, {data['cpus']} cores:\n\n{table}"
+
+
+RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
+    "load": ("load", render_load),
+    "model_switch": ("model_switch", render_model_switch),
+    "answer_latency": ("answer_latency", render_answer_latency),
+    "eval": ("eval-local-final", render_eval),
+    "scale": ("scale", render_scale),
+    "first_run": ("first_run", render_first_run),
+}
+
+
+def render_block(name: str, file: str | None) -> str:
+    prefix, render = RENDERERS[name]
+    path = RESULTS / file if file else latest(prefix)
+    return f"{render(json.loads(path.read_text(encoding='utf-8')))}\n\n{stamp(path)}\n"
+
+
+def rendered(text: str) -> str:
+    return BLOCK.sub(lambda m: m.group(1) + render_block(m["name"], m["file"]) + m.group(5), text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--check", action="store_true", help="report stale tables instead of rewriting them")
+    args = parser.parse_args()
+    stale = []
+    for doc in DOCS:
+        text = doc.read_text(encoding="utf-8")
+        new = rendered(text)
+        if new != text:
+            stale.append(doc.relative_to(ROOT))
+            if not args.check:
+                doc.write_text(new, encoding="utf-8")
+    verb = "stale" if args.check else "rewrote"
+    for doc in stale:
+        print(f"{verb}: {doc}", file=sys.stderr)
+    return 1 if args.check and stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
