@@ -169,16 +169,28 @@ class CollectionVersions:
             metadata={"created_at": datetime.now(UTC).isoformat(timespec="seconds")},
         )
 
-    def activate(self, collection: Collection) -> None:
+    def digest(self) -> str | None:
+        """The fingerprint of every chunk (id and record hash) the active version holds, as the
+        build that activated it recorded; None for an index built before fingerprints."""
+        state = self._state()
+        return state.get("digest") if state.get("active") else None
+
+    def record_digest(self, digest: str) -> None:
+        """Remember the active version's fingerprint (for an index built before fingerprints)."""
+        self._manifest.modify(metadata={**self._state(), "digest": digest})
+
+    def activate(self, collection: Collection, digest: str | None = None) -> None:
         """Point readers at `collection`; the version it replaces is kept one generation longer,
         so a reader in another process that resolved it a moment ago can finish its query."""
         version = int(collection.name.rsplit("-v", 1)[1])
         state = self._state()
-        metadata = {
+        metadata: dict[str, str | int] = {
             "active": collection.name,
             "next_version": version + 1,
             "activated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
+        if digest:
+            metadata["digest"] = digest
         if state.get("active"):
             metadata["previous"] = state["active"]
         self._manifest.modify(metadata=metadata)

@@ -32,8 +32,8 @@ def test_indexing_is_idempotent_and_incremental(settings_for: SettingsFactory):
     assert first.summary() == "added 5, updated 0, deleted 0"
     stages = [
         "loading and cleaning",
-        "reading the index",
         "chunking",
+        "reading the index",
         "dense pass",
         "sparse pass",
         "Chroma writes",
@@ -47,6 +47,7 @@ def test_indexing_is_idempotent_and_incremental(settings_for: SettingsFactory):
     assert second.summary() == "added 0, updated 0, deleted 0"
     assert not second.changed and second.collection == first.collection
     assert "dense pass" not in second.stage_seconds  # nothing was encoded
+    assert "reading the index" not in second.stage_seconds  # the fingerprint matched: no chunk read
 
     path = settings.seeds_dir / f"{ARTICLE}.txt"
     path.write_text(path.read_text().replace("five weeks", "six weeks"))
