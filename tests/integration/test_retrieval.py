@@ -19,6 +19,15 @@ def test_hit_at_4_is_at_least_0_9_overall_and_in_each_language(indexed_settings)
         assert scores.hit_at(4) >= 0.9, (language, summary)
 
 
+def test_rescoring_chromas_candidates_keeps_the_quality_without_holding_every_sparse_vector(indexed_settings):
+    """`ASSISTANT_SPARSE_SEARCH=rescore`: memory that does not grow with the collection."""
+    retriever = make_retriever(indexed_settings.model_copy(update={"sparse_search": "rescore"}), k=4)
+    report = evaluate_retrieval(load_questions(), lambda q: [sources_of(d) for d in retriever.search(q, 4)])
+    assert report.overall.hit_at(4) >= 0.95, report.as_dict()
+    assert retriever._sparse is None, "the full sparse index was loaded"
+    assert 0 < len(retriever.sparse_sample) <= 77
+
+
 def test_a_french_question_finds_the_vietnamese_answer(indexed_settings):
     docs = make_retriever(indexed_settings).search("Combien de pays observateurs compte l'OIM ?", 4)
     assert any(

@@ -1,7 +1,7 @@
 import numpy as np
 
 from vectorstore.embeddings import decode_sparse, encode_sparse
-from vectorstore.sparse import SparseIndex
+from vectorstore.sparse import SparseIndex, dot, standardise
 
 
 def vector(pairs: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
@@ -39,3 +39,26 @@ def test_scores_are_dot_products_and_standardised_per_language():
     assert z[0] > 0 > z[1]  # within English
     assert z[2] > 0 > z[3]  # within Vietnamese: 10.0 no longer dwarfs English scores
     assert abs(z[0] - 1.0) < 1e-6 and abs(z[2] - 1.414) < 1e-3
+
+
+ROWS = [vector({1: 1.0, 5: 2.0}), vector({5: 1.0}), vector({2: 3.0}), vector({1: 0.5, 2: 0.5})]
+LANGUAGES = ["en", "en", "vi", "vi"]
+QUERY = vector({1: 2.0, 5: 1.0, 2: 0.1})
+
+
+def test_the_candidates_dot_products_are_the_indexs_raw_scores():
+    index = SparseIndex.from_vectors(ROWS, LANGUAGES)
+    assert np.allclose(dot(QUERY, ROWS), index.raw_scores(QUERY))
+    assert np.allclose(dot(QUERY, ROWS), [4.0, 1.0, 0.3, 1.05])
+
+
+def test_standardising_against_the_whole_index_is_the_full_search():
+    index = SparseIndex.from_vectors(ROWS, LANGUAGES)
+    rescored = index.standardise(dot(QUERY, ROWS[1:3]), LANGUAGES[1:3], QUERY)
+    assert np.allclose(rescored, index.scores(QUERY)[1:3])
+
+
+def test_a_language_the_sample_lacks_is_standardised_against_the_whole_sample():
+    reference = np.array([1.0, 3.0], np.float32)
+    scores = standardise(np.array([3.0], np.float32), ["fr"], reference, ["en", "vi"])
+    assert np.allclose(scores, [1.0])  # (3 - 2) / 1
