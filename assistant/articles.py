@@ -62,6 +62,8 @@ def load_article(
     quote_start: int | None = None,
     quote_end: int | None = None,
 ) -> Article | None:
+    if not settings.seeds_dir.is_dir():  # moved or unmounted since the index was built: not found, not a 500
+        return None
     document = load_source(settings.seeds_dir, source, settings.load_limits)
     if document is None:
         return None

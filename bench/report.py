@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -198,9 +199,8 @@ def render_eval(data: dict[str, Any]) -> str:
 
 def render_scale(data: dict[str, Any]) -> str:
     sizes = data["sizes"]
-    head = (
-        [""] + [f"{s['chunks']:,} chunks ({s['times_seeds']}×)" for s in sizes] + ["growth", "at 1 M chunks"]
-    )
+    head = [""] + [f"{s['chunks']:,} chunks ({s['times_seeds']}×)" for s in sizes]
+    head += ["growth (a·n^b)", "at 1 M chunks (a·n^b)", "at 1 M chunks (a + b·n)"]
 
     def dig(size: dict[str, Any], *path: str) -> Any:
         for key in path:
@@ -210,32 +210,44 @@ def render_scale(data: dict[str, Any]) -> str:
     def cost(label: str, unit: str, *path: str) -> list[Any]:
         fitted = data["growth"].get(label) or {}
         values = [dig(s, *path) for s in sizes]
+        points = [(s["chunks"], v) for s, v in zip(sizes, values, strict=True) if v is not None]
+        affine = ""
+        if len(points) >= 2:  # a fixed part plus a part per chunk: RSS and latency have both
+            slope, intercept = statistics.linear_regression(*zip(*points, strict=True))
+            affine = f"{intercept + slope * 1_000_000:,.1f} {unit}"
         return (
             [f"{label} ({unit})"]
             + ["–" if v is None else v for v in values]
             + [
                 f"{fitted['kind']} (n^{fitted['exponent']})" if fitted else "",
                 f"{fitted['at_1M']:,} {unit}" if fitted else "",
+                affine,
             ]
         )
 
     def plain(label: str, *path: str) -> list[Any]:
-        return [label] + ["–" if dig(s, *path) is None else dig(s, *path) for s in sizes] + ["", ""]
+        return [label] + ["–" if dig(s, *path) is None else dig(s, *path) for s in sizes] + ["", "", ""]
 
     body = [
         cost("index time", "s", "index", "seconds"),
         plain("chunks/s", "index", "chunks_per_s"),
         cost("no-op index", "s", "noop_index", "seconds"),
-        cost("query p50", "ms", "query", "seed", "latency_ms", "p50"),
-        cost("query p95", "ms", "query", "seed", "latency_ms", "p95"),
-        cost("sparse scoring", "ms", "query", "query_parts_ms", "sparse scoring"),
-        cost("Chroma search", "ms", "query", "query_parts_ms", "Chroma search"),
-        cost("serving RSS", "MB", "serving", "rss_mb"),
-        cost("start to first answer", "s", "serving", "start_to_first_answer_s"),
-        plain("seed hit@1", "query", "seed", "overall", "hit@1"),
-        plain("seed hit@4", "query", "seed", "overall", "hit@4"),
-        plain("handbook hit@1", "query", "handbook", "overall", "hit@1"),
-        plain("handbook hit@4", "query", "handbook", "overall", "hit@4"),
+    ]
+    for mode in ("full", "rescore"):
+        body += [
+            cost(f"{mode}: query p50", "ms", mode, "query", "seed", "latency_ms", "p50"),
+            cost(f"{mode}: query p95", "ms", mode, "query", "seed", "latency_ms", "p95"),
+            cost(f"{mode}: serving RSS", "MB", mode, "serving", "rss_mb"),
+            cost(f"{mode}: start to first answer", "s", mode, "serving", "start_to_first_answer_s"),
+        ]
+        for questions in ("seed", "handbook"):
+            body += [
+                plain(f"{mode}: {questions} hit@{k}", mode, "query", questions, "overall", f"hit@{k}")
+                for k in (1, 4)
+            ]
+    body += [
+        cost("sparse scoring (full)", "ms", "full", "query", "query_parts_ms", "sparse scoring"),
+        cost("Chroma search", "ms", "full", "query", "query_parts_ms", "Chroma search"),
     ]
     stages = rows(
         ["index stage (s)"] + [f"{s['chunks']:,} chunks" for s in sizes],
@@ -245,10 +257,10 @@ def render_scale(data: dict[str, Any]) -> str:
         ],
     )
     parts = rows(
-        ["one query (ms, median)"] + [f"{s['chunks']:,} chunks" for s in sizes],
+        ["one question, `full` (ms, median)"] + [f"{s['chunks']:,} chunks" for s in sizes],
         [
-            [part] + [s["query"]["query_parts_ms"][part] for s in sizes]
-            for part in sizes[-1]["query"]["query_parts_ms"]
+            [part] + [s["full"]["query"]["query_parts_ms"][part] for s in sizes]
+            for part in sizes[-1]["full"]["query"]["query_parts_ms"]
         ],
     )
     return f"{rows(head, body)}\n\n{stages}\n\n{parts}\n\nWall time of the run: {data['wall_minutes']} min."

@@ -23,12 +23,25 @@ from tests.conftest import ROOT
 from tests.servers import serving, ui_server
 
 IMAGES = ROOT / "docs" / "images"
-QUESTION = "How many member states does IOM have, and when did Viet Nam join?"
+QUESTION = "How many member states and observer states does IOM have?"
 
 
 def take(question: str, out: Path) -> list[Path]:
-    settings = Settings()
-    build_index(settings)
+    """In a scratch data folder (its own index and an empty conversation list; the joined models
+    are linked from the project's), so the pictures show a first conversation."""
+    project = Settings()
+    scratch = Path(tempfile.mkdtemp(prefix="screenshots-"))
+    (project.data_dir / "models").mkdir(parents=True, exist_ok=True)
+    (scratch / "models").symlink_to((project.data_dir / "models").resolve())
+    settings = project.model_copy(update={"data_dir": scratch, "seeds_dir": project.seeds_dir.resolve()})
+    try:
+        build_index(settings)
+        return _shoot(settings, question, out)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _shoot(settings: Settings, question: str, out: Path) -> list[Path]:
     chromium = shutil.which("chromium")
     if chromium is None:
         raise SystemExit("Debian's chromium is needed: apt-get install -y --no-install-recommends chromium")
@@ -42,14 +55,31 @@ def take(question: str, out: Path) -> list[Path]:
         context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
         chat = ChatPage(context.new_page(), app.url).open()
         chat.ask(question)
-        links = chat.open_sources()
+        try:
+            links = chat.open_sources()
+        except Exception:
+            chat.page.screenshot(path=str(out / "failed.png"))
+            raise SystemExit(
+                f"no cited answer to {question!r}; the page is in {out / 'failed.png'}"
+            ) from None
         chat.wait_until_idle()
+        chat.page.wait_for_timeout(2000)  # saving the turn re-renders the chat, folding the block again
+        quoted = chat.wait_for_sources().locator("blockquote").first
+        if not quoted.is_visible():
+            chat.wait_for_sources().locator(".title").first.click()
+        quoted.wait_for()
+        chat.page.wait_for_timeout(500)
         answer = out / "answer.png"
         chat.page.screenshot(path=str(answer))
         with context.expect_page() as opened:
             links.first.click()
         article_page = opened.value
-        article_page.locator("mark#passage").wait_for()
+        try:
+            article_page.locator("mark#passage").wait_for(timeout=30_000)
+        except Exception:
+            article_page.screenshot(path=str(out / "failed.png"))
+            chat.page.screenshot(path=str(out / "failed-chat.png"))
+            raise SystemExit(f"the article did not open at the passage ({article_page.url})") from None
         article_page.set_viewport_size({"width": 1000, "height": 640})
         article = out / "article.png"
         article_page.screenshot(path=str(article))

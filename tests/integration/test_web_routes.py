@@ -139,3 +139,12 @@ def test_the_openapi_schema_is_served(client):
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/chat/completions", "/v1/models", "/healthz", "/articles/{source_id}"} <= set(paths)
+
+
+def test_an_articles_folder_that_is_gone_is_a_404_not_a_server_error(indexed_settings, tmp_path):
+    settings = indexed_settings.model_copy(
+        update={"generator": "extractive", "seeds_dir": tmp_path / "moved"}
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as gone:
+        page = gone.get(f"/articles/{SOURCE}")
+    assert page.status_code == 404 and "Article not found" in page.text
