@@ -4,6 +4,7 @@ JSON in bench/results/: a bench re-run without `python bench/report.py` fails he
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 
 import pytest
@@ -37,3 +38,18 @@ def test_a_changed_number_is_caught(tmp_path):
     doc = next(d for d in report.DOCS if "<!-- bench:load" in d.read_text(encoding="utf-8"))
     tampered = re.sub(r"\| 0 \| 0 \|", "| 0 | 1 |", doc.read_text(encoding="utf-8"), count=1)
     assert report.rendered(tampered) != tampered
+
+
+# Figures the README states in its prose, each with the JSON value it must match.
+README_FIGURES = [
+    ("hit@4 {} on the evaluation questions", "eval-local-final", ("overall", "hit@4"), "{:.2f}"),
+]
+
+
+@pytest.mark.parametrize(("sentence", "bench", "path", "style"), README_FIGURES)
+def test_the_readmes_prose_figures_are_the_latest_measured(sentence, bench, path, style):
+    value = json.loads(report.latest(bench).read_text(encoding="utf-8"))
+    for key in path:
+        value = value[key]
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert sentence.format(style.format(value)) in readme
