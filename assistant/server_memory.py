@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -57,6 +58,7 @@ def forget_finished_sessions(blocks: gr.Blocks) -> int:
     return len(finished)
 
 
+@functools.cache  # loaded once, not at every sweep
 def _libc() -> ctypes.CDLL | None:
     try:
         return ctypes.CDLL(ctypes.util.find_library("c"))

@@ -24,8 +24,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
-from vectorstore.embeddings import ALL_LANGUAGES, CentredE5EmbeddingFunction, decode_sparse
-from vectorstore.sparse import SparseIndex, dot
+from vectorstore.embeddings import ALL_LANGUAGES, CentredE5EmbeddingFunction
+from vectorstore.sparse import SparseIndex
 
 # `rescore`: passages per language whose sparse scores stand for their language's when a question's
 # scores are standardised (mean and deviation); a fixed sample, so the cost does not grow.
@@ -168,16 +168,13 @@ class HybridRetriever(BaseRetriever):
         dense: dict[str, float] = {str(doc.id): 1.0 - distance for doc, distance in dense_hits}
         query_sparse = self.function.query_features(query)[1]
         if rescoring:
-            vectors = [decode_sparse(str(doc.metadata.get("sparse") or "")) for doc in documents.values()]
-            languages = [str(doc.metadata.get("language", "")) for doc in documents.values()]
-            raw = dot(query_sparse, vectors)
-            sparse = dict(
-                zip(
-                    documents,
-                    self.sparse_sample.standardise(raw, languages, query_sparse).tolist(),
-                    strict=True,
-                )
+            candidates = SparseIndex.from_metadata(
+                list(documents), [doc.metadata for doc in documents.values()]
             )
+            standardised = self.sparse_sample.standardise(
+                candidates.raw_scores(query_sparse), candidates.languages, query_sparse
+            )
+            sparse = dict(zip(candidates.ids, standardised.tolist(), strict=True))
             return self._fused(documents, dense, sparse)
 
         index = self.sparse_index

@@ -90,10 +90,3 @@ def standardise(
         spread = float(block.std()) if len(block) else 0.0
         result[rows] = (raw[rows] - block.mean()) / spread if spread > 1e-9 else 0.0
     return result
-
-
-def dot(query: SparseVector, vectors: Sequence[SparseVector]) -> np.ndarray:
-    """Raw scores of a few passages' vectors (the candidates), without an index."""
-    dense_query = np.zeros(1 << 16, np.float32)  # indices are stored as uint16
-    dense_query[query[0]] = query[1]
-    return np.array([float(dense_query[indices] @ values) for indices, values in vectors], dtype=np.float32)
