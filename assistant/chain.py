@@ -129,12 +129,10 @@ class AnswerChain:
 
         retriever = self.retriever  # one index version for the whole question
         translations: list[str] = []
-        if self.llm is not None and self.settings.search_translations:
-            others = [LANGUAGES[c] for c in retriever.languages if c in LANGUAGES and c != language.code]
-            if others:
-                yield Event("status", "translating the question to search every language")
-                translations = self._translate(standalone, others)
-                timings["translate"] = _ms(started)
+        if others := self._search_languages(retriever, language):
+            yield Event("status", "translating the question to search every language")
+            translations = self._translate(standalone, others)
+            timings["translate"] = _ms(started)
 
         mark = time.perf_counter()
         extractive = ExtractiveGenerator(retriever.function)
@@ -237,6 +235,17 @@ class AnswerChain:
             return f"{previous[-1]} {question}" if previous and short else question
         history_text = format_history(history[-6:])
         return self._rewrite(self.prompts.condense, question, history=history_text) or question
+
+    def translations(self, question: str) -> list[str]:
+        """`question` as the search also asks it, translated into the collection's other
+        languages (none without an LLM or with `search_translations` off)."""
+        others = self._search_languages(self.retriever, reply_language(question))
+        return self._translate(question, others) if others else []
+
+    def _search_languages(self, retriever: HybridRetriever, language: ReplyLanguage) -> list[ReplyLanguage]:
+        if self.llm is None or not self.settings.search_translations:
+            return []
+        return [LANGUAGES[c] for c in retriever.languages if c in LANGUAGES and c != language.code]
 
     def _translate(self, question: str, languages: Sequence[ReplyLanguage]) -> list[str]:
         """The question in each of `languages`, for the search only: a rough translation still

@@ -246,6 +246,18 @@ def render_scale(data: dict[str, Any]) -> str:
                 for k in (1, 4)
             ]
     body += [
+        plain(
+            f"full + translations: {questions} hit@{k}",
+            "translations",
+            "query",
+            questions,
+            "overall",
+            f"hit@{k}",
+        )
+        for questions in ("seed", "handbook")
+        for k in (1, 4)
+    ]
+    body += [
         cost("sparse scoring (full)", "ms", "full", "query", "query_parts_ms", "sparse scoring"),
         cost("Chroma search", "ms", "full", "query", "query_parts_ms", "Chroma search"),
     ]

@@ -16,7 +16,10 @@ Per size, each phase in a fresh process as a user would run it:
   their pages are indexed, the handbook questions: hit@1, hit@4, latency p50/p95, and where a
   query's time goes (dense and sparse encoding, Chroma's search, the sparse scoring);
 - **serving**: `assistant ui` with the `extractive` generator: time from start to the first
-  answer through /v1, and the server's RSS after warm-up.
+  answer through /v1, and the server's RSS after warm-up;
+- at the largest size, **translations**: hit@1 and hit@4 once more with
+  `ASSISTANT_SEARCH_TRANSLATIONS=true` (the embedded model translates each question into the
+  collection's other languages, about 2 s per question).
 
 Then a power law `cost = a * chunks^b` is fitted to each cost over the sizes and extrapolated
 to 1 M chunks. Writes bench/results/scale-<time>.json.
@@ -49,6 +52,13 @@ HANDBOOK_LANGUAGES = ("en-US", "fr-FR", "vi-VN")
 INSTALLED_HANDBOOK = Path("/usr/share/doc/debian-handbook/html")
 HANDBOOK_CACHE = ROOT / "data" / "cache" / "debian-handbook"
 MODES = ("full", "rescore")  # ASSISTANT_SPARSE_SEARCH: the sparse index in memory, or Chroma first
+# The largest size is searched once more as `ASSISTANT_SEARCH_TRANSLATIONS` has it: the question
+# also translated by the embedded model into the collection's other languages.
+TRANSLATIONS_ENV = {
+    "ASSISTANT_SPARSE_SEARCH": "full",
+    "ASSISTANT_SEARCH_TRANSLATIONS": "true",
+    "ASSISTANT_GENERATOR": "local",
+}
 INDEX_THREADS = 2
 QUERY_THREADS = 1
 MILLION = 1_000_000
@@ -178,16 +188,19 @@ def phase_query(data: Path) -> dict[str, Any]:
     warm_up_s = time.perf_counter() - started
     sources = {str(d.metadata["source"]) for d in load_documents(settings)}
     result: dict[str, Any] = {"warm_up_s": round(warm_up_s, 2)}
+    translations = translator(settings)
     for name, path in (("seed", DEFAULT_QUESTIONS), ("handbook", HANDBOOK_QUESTIONS)):
         questions = [q for q in map(lambda q: gold_for(q, sources), load_questions(path)) if q]
         if not questions or (name == "handbook" and len(questions) < len(load_questions(path))):
             continue
         clear_feature_cache()  # every question pays its own encoding, as a new question would
-        report = evaluate_retrieval(questions, lambda q: [sources_of(d) for d in retriever.search(q, 4)])
+        report = evaluate_retrieval(
+            questions, lambda q: [sources_of(d) for d in retriever.search(q, 4, translations(q))]
+        )
         result[name] = report.as_dict()
 
     result["rss_mb"] = rss_mb()
-    if retriever.sparse_search != "full":
+    if retriever.sparse_search != "full" or settings.search_translations:
         return result
     # Where one query's time goes, over the seed questions (medians, ms).
     parts: dict[str, list[float]] = {"dense encoding": [], "sparse encoding": [], "Chroma search": []}
@@ -213,6 +226,17 @@ def phase_query(data: Path) -> dict[str, Any]:
             parts[part].append(seconds * 1000)
     result["query_parts_ms"] = {part: round(statistics.median(v), 1) for part, v in parts.items()}
     return result
+
+
+def translator(settings: Any) -> Any:
+    """The chain's translations of a question, as `search_translations` has it search (the
+    embedded model's); none when that setting is off."""
+    if not settings.search_translations:
+        return lambda question: []
+    from assistant.service import build_chain
+
+    chain = build_chain(settings)
+    return chain.translations
 
 
 PHASES = {"index": phase_index, "query": phase_query}
@@ -344,7 +368,7 @@ def table(sizes: list[dict[str, Any]], growth: dict[str, dict[str, Any]]) -> str
             + f"{kind:>22}{at:>16}"
         )
     quality = [("chunks/s", ("index", "chunks_per_s"))]
-    for mode in MODES:
+    for mode in (*MODES, "translations"):
         for questions in ("seed", "handbook"):
             quality += [
                 (f"{mode}: {questions} hit@{k}", (mode, "query", questions, "overall", f"hit@{k}"))
@@ -390,7 +414,8 @@ def main() -> None:
     seed_questions = load_questions(DEFAULT_QUESTIONS)
     sizes: list[dict[str, Any]] = []
     try:
-        for share in [float(s) for s in args.sizes.split(",")]:
+        shares = [float(s) for s in args.sizes.split(",")]
+        for share in shares:
             data = work / f"share-{share}"
             shutil.rmtree(data, ignore_errors=True)
             data.mkdir(parents=True)
@@ -410,6 +435,10 @@ def main() -> None:
                     f"  {mode}: {json.dumps(size[mode]['query'].get('seed', {}).get('latency_ms'))}",
                     file=sys.stderr,
                 )
+            if share == shares[-1]:  # quality only: the translations cost a model pass each
+                size["translations"] = {
+                    "query": run_phase("query", data, **TRANSLATIONS_ENV),
+                }
             sizes.append(size)
     finally:
         if not args.keep:

@@ -65,3 +65,14 @@ def test_a_language_the_sample_lacks_is_standardised_against_the_whole_sample():
     reference = np.array([1.0, 3.0], np.float32)
     scores = standardise(np.array([3.0], np.float32), ["fr"], reference, ["en", "vi"])
     assert np.allclose(scores, [1.0])  # (3 - 2) / 1
+
+
+def test_a_language_with_too_few_reference_passages_is_standardised_against_all_of_them():
+    reference = np.array([0.0, 2.0, 4.0, 6.0, 10.0], np.float32)
+    languages = ["en", "en", "en", "en", "vi"]
+    own = standardise(np.array([10.0], np.float32), ["vi"], reference, languages)
+    assert np.allclose(own, [0.0])  # one Vietnamese score: no deviation, so no signal at all
+    pooled = standardise(np.array([10.0], np.float32), ["vi"], reference, languages, min_count=2)
+    assert np.allclose(pooled, [(10.0 - reference.mean()) / reference.std()])
+    english = standardise(np.array([6.0], np.float32), ["en"], reference, languages, min_count=2)
+    assert np.allclose(english, [(6.0 - 3.0) / np.std([0.0, 2.0, 4.0, 6.0])])
