@@ -194,7 +194,13 @@ def render_eval(data: dict[str, Any]) -> str:
     body = [row("overall", data["overall"])] + [
         row(lang, s) for lang, s in sorted(data["by_language"].items())
     ]
-    return rows(head, body)
+    lists = [
+        ("Wrong", data.get("wrong")),
+        ("Unanswerable but answered", data.get("not_refused")),
+        ("In the wrong language", data.get("wrong_language")),
+    ]
+    named = "\n".join(f"- {label}: {', '.join(ids) if ids else 'none'}." for label, ids in lists)
+    return f"{rows(head, body)}\n\n{named}"
 
 
 def render_scale(data: dict[str, Any]) -> str:
@@ -278,6 +284,40 @@ def render_scale(data: dict[str, Any]) -> str:
     return f"{rows(head, body)}\n\n{stages}\n\n{parts}\n\nWall time of the run: {data['wall_minutes']} min."
 
 
+def render_neighbourhood(data: dict[str, Any]) -> str:
+    sizes = list(data["sizes"].values())
+    variants = [key for key in sizes[0] if key != "chunks"]
+
+    def cell(result: dict[str, Any], k: int) -> str:
+        seed = f"{result['seed'][f'hit@{k}']:.3f}"
+        return seed + (f" / {result['handbook'][f'hit@{k}']:.3f}" if "handbook" in result else "")
+
+    head = ["sparse scores standardised against"]
+    head += [f"hit@{k}, {s['chunks']:,} chunks" for k in (4, 1) for s in sizes]
+    body = [[variant] + [cell(s[variant], k) for k in (4, 1) for s in sizes] for variant in variants]
+    text = f"{rows(head, body)}\n\nSeed questions / handbook questions (where the whole handbook is indexed)."
+    answered = data.get("answers") or {}
+    if answered:
+        text += "\n\n" + rows(
+            [
+                "answers on the seeds (77 questions, embedded model)",
+                "accuracy",
+                "refused unanswerable",
+                "false refusals",
+            ],
+            [
+                [
+                    variant,
+                    f"{s['answer_accuracy']:.2f}",
+                    f"{s['refusal_rate_unanswerable']:.2f}",
+                    f"{s['false_refusal_rate']:.2f}",
+                ]
+                for variant, s in answered.items()
+            ],
+        )
+    return text
+
+
 def render_first_run(data: dict[str, Any]) -> str:
     total = data["total_s"]
     table = rows(
@@ -296,6 +336,7 @@ RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "eval": ("eval-local-final", render_eval),
     "scale": ("scale", render_scale),
     "first_run": ("first_run", render_first_run),
+    "neighbourhood": ("neighbourhood", render_neighbourhood),
 }
 
 

@@ -97,6 +97,10 @@ class HybridRetriever(BaseRetriever):
     # The question's neighbourhood: Chroma's dense top `neighbourhood_k`, whose sparse scores
     # standardise every candidate's.
     neighbourhood_k: int = NEIGHBOURHOOD_K
+    neighbours_per_language: int = NEIGHBOURS_PER_LANGUAGE
+    # `language`: against every passage of the language instead (`full` only): the design before,
+    # kept as the baseline `bench/neighbourhood.py` compares with.
+    standardise_within: Literal["neighbourhood", "language"] = "neighbourhood"
     # `full`: the sparse top candidates of the whole collection join the dense ones (every
     # passage's sparse vector held in memory); `rescore`: the candidates are the neighbourhood,
     # their sparse vectors read from its metadata: memory and time that do not grow.
@@ -162,14 +166,17 @@ class HybridRetriever(BaseRetriever):
         documents: dict[str, Document] = {str(doc.id): doc for doc, _ in candidates}
         query_sparse = self.function.query_features(query)[1]
         near = SparseIndex.from_metadata(list(dense), [doc.metadata for doc, _ in dense_hits])
-        reference = near.raw_scores(query_sparse)
-        raw = dict(zip(near.ids, reference.tolist(), strict=True))
+        near_raw = near.raw_scores(query_sparse)
+        raw = dict(zip(near.ids, near_raw.tolist(), strict=True))
         languages = dict(zip(near.ids, near.languages, strict=True))
+        reference: tuple[np.ndarray, Sequence[str]] = (near_raw, near.languages)
 
         if not rescoring:  # the sparse top `n` of the whole collection join the candidates
             index = self.sparse_index
             raw_all = index.raw_scores(query_sparse)
             collection_wide = standardise(raw_all, index.languages, raw_all, index.languages)
+            if self.standardise_within == "language":
+                reference = (raw_all, index.languages)
             sparse_top = [int(i) for i in np.argsort(-collection_wide)[:n]]
             for i in sparse_top:
                 raw[index.ids[i]], languages[index.ids[i]] = float(raw_all[i]), index.languages[i]
@@ -188,9 +195,8 @@ class HybridRetriever(BaseRetriever):
         sparse = standardise(
             np.array([raw[i] for i in ids], np.float32),
             [languages[i] for i in ids],
-            reference,
-            near.languages,
-            NEIGHBOURS_PER_LANGUAGE,
+            *reference,
+            min_count=self.neighbours_per_language if self.standardise_within == "neighbourhood" else 1,
         )
         return self._fused(documents, dense, dict(zip(ids, sparse.tolist(), strict=True)))
 

@@ -52,6 +52,10 @@ def test_sparse_scores_are_standardised_within_the_questions_neighbourhood(index
         collection_wide = whole.scores(query_sparse)[row]
         assert doc.metadata["sparse_score"] == pytest.approx(float(expected[0]), abs=1e-3)
         assert abs(float(expected[0]) - float(collection_wide)) > 1e-3  # the two really differ here
+    before = retriever.model_copy(update={"standardise_within": "language"})  # the bench's baseline
+    for doc in before.search(question, 4):
+        row = whole.ids.index(str(doc.id))
+        assert doc.metadata["sparse_score"] == pytest.approx(float(whole.scores(query_sparse)[row]), abs=1e-3)
 
 
 def test_a_french_question_finds_the_vietnamese_answer(indexed_settings):

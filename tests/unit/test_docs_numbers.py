@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import sys
 
 import pytest
 
@@ -15,6 +16,12 @@ spec = importlib.util.spec_from_file_location("bench_report", ROOT / "bench" / "
 assert spec is not None and spec.loader is not None
 report = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(report)
+
+figures_spec = importlib.util.spec_from_file_location("bench_figures", ROOT / "bench" / "figures.py")
+assert figures_spec is not None and figures_spec.loader is not None
+figures = importlib.util.module_from_spec(figures_spec)
+sys.modules["bench_figures"] = figures  # its dataclass looks its module up while it is built
+figures_spec.loader.exec_module(figures)
 
 
 @pytest.mark.parametrize("doc", report.DOCS, ids=lambda path: path.name)
@@ -53,3 +60,37 @@ def test_the_readmes_prose_figures_are_the_latest_measured(sentence, bench, path
         value = value[key]
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert sentence.format(style.format(value)) in readme
+
+
+def test_every_prose_figure_traces_to_a_cited_json_or_is_listed_as_untraced():
+    """`python bench/figures.py` shows where each figure comes from; the untraced ones are listed
+    in tests/unit/untraced_figures.txt, so a new one is either traced or seen in review."""
+    found, listed = figures.untraced(), figures.listed()
+    new = sorted(set(found) - set(listed))
+    gone = sorted(set(listed) - set(found))
+    assert not new and not gone, (
+        "trace these figures to a result file their section cites, or run "
+        f"`python bench/figures.py --update`:\nnew: {new}\nno longer in the docs: {gone}"
+    )
+
+
+def test_a_figure_traces_only_to_a_number_of_its_measure_and_unit(tmp_path, monkeypatch):
+    result = tmp_path / "bench" / "results" / "scale-20990101T000000.json"
+    result.parent.mkdir(parents=True)
+    result.write_text(json.dumps({"query": {"p50_ms": 52.5, "hit@4": 0.966}, "cpus": 2}))
+    doc = tmp_path / "doc.md"
+    doc.write_text(
+        "## Scale\nFrom `bench/results/scale-20990101T000000.json`: p50 52.5 ms, hit@4 0.97, "
+        "accuracy 0.97, 52.5 s, 2 % and 0.5.\n"
+    )
+    monkeypatch.setattr(figures, "ROOT", tmp_path)
+    monkeypatch.setattr(figures, "RESULTS", result.parent)
+    traced = [(f.text, f.traced_to) for f in figures.figures_of(doc)]
+    assert traced == [
+        ("52.5 ms", "scale-20990101T000000.json:query.p50_ms"),
+        ("0.97", "scale-20990101T000000.json:query.hit@4"),
+        ("0.97", None),  # accuracy: the file has none
+        ("52.5 s", None),  # seconds: the file's 52.5 is in ms
+        ("2 %", None),  # one significant digit: the 2 CPUs would match by chance
+        ("0.5", None),
+    ]
