@@ -7,8 +7,8 @@ over the candidates and mixed 0.5/0.5. Measured on our 45 answerable evaluation 
 The sparse scores are standardised within the question's neighbourhood, not the language's whole
 population: among thousands of unrelated passages the whole population says how a passage
 compares with them, not with its rivals (seed hit@4 at 105x the seeds: 0.90 -> 0.97).
-BM25 was left out: it cannot match across languages (as a third score, weight 0.2: seed hit@4
-0.98 -> 0.88 at 1x).
+BM25 was left out: it cannot match across languages (tried as a third score: worse at every
+weight, as most questions ask across languages).
 
 The chain may also pass the question translated into the collection's other languages: each
 phrasing is searched and the rankings are merged by reciprocal rank fusion (hit@1 0.58 -> 0.67,
@@ -33,9 +33,9 @@ from vectorstore.sparse import SparseIndex, standardise
 
 # A question's neighbourhood: the dense top 40, whose sparse scores standardise (mean and
 # deviation) every candidate's, per language where it holds at least 6 passages of that language,
-# else over all 40. Measured on the seed questions (hit@4) at 1x / 105x the seeds: 0.98 / 0.90
-# standardised over each language's whole population, 1.00 / 0.97 over the neighbourhood (tried:
-# 20, 40, 80 and 150 neighbours; 1, 3 and 6 per language). `bench/scale.py`, docs/benchmarks.md.
+# else over all 40. Seed questions' hit@4 at 1x / 105x the seeds: 0.98 / 0.90 standardised over
+# each language's whole population, 1.00 / 0.97 over the neighbourhood; 20, 80 and 150 neighbours
+# and 1 or 3 per language do worse at 105x (`bench/neighbourhood.py`, docs/benchmarks.md).
 NEIGHBOURHOOD_K = 40
 NEIGHBOURS_PER_LANGUAGE = 6
 
