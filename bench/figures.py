@@ -24,14 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from report import BLOCK, RESULTS, ROOT  # BLOCK: the rendered tables, which are not prose
+
 DOCS = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
 UNTRACED = ROOT / "tests" / "unit" / "untraced_figures.txt"
 
-BLOCK = re.compile(
-    r"<!-- bench:(?P<name>[a-z_-]+)(?: file=(?P<file>\S+))? -->.*?<!-- /bench:(?P=name) -->", re.S
-)
 CODE = re.compile(r"```.*?```|`[^`\n]*`|\]\([^)]*\)|https?://\S+", re.S)
 HEADING = re.compile(r"^#{1,6} ", re.M)
 CITED = re.compile(r"bench/results/([\w.-]+\.json)")
@@ -88,11 +87,6 @@ def leaves(value: Any, path: str = "") -> Iterator[tuple[str, float]]:
     elif isinstance(value, list) and len(value) <= LONGEST_SUMMARY:
         for number, item in enumerate(value):
             yield from leaves(item, f"{path}[{number}]")
-
-
-def latest(prefix: str) -> Path | None:
-    found = sorted(RESULTS.glob(f"{prefix}-*.json"), key=lambda p: re.sub(r"\D", "", p.stem))
-    return found[-1] if found else None
 
 
 def cited_files(section: str) -> list[Path]:
