@@ -165,10 +165,11 @@ class Indexer:
         with clock.timed("chunking"):
             desired = plan_records(documents, self.chunking)
         digest = records_digest(desired)
-        if not rebuild and self.versions.digest() == digest:
+        unchanged = None if rebuild else self.versions.active_if_built_from(digest)
+        if unchanged:
             # Nothing changed: one manifest read instead of every chunk's metadata (with its
             # sparse vector, ~1.4 KB each: a read that grows with the collection).
-            clock.collection = self.versions.active_name()
+            clock.collection = unchanged
             clock.chunks_total = len(desired)
             clock.seconds = time.perf_counter() - started
             return clock

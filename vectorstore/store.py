@@ -169,11 +169,12 @@ class CollectionVersions:
             metadata={"created_at": datetime.now(UTC).isoformat(timespec="seconds")},
         )
 
-    def digest(self) -> str | None:
-        """The fingerprint of every chunk (id and record hash) the active version holds, as the
-        build that activated it recorded; None for an index built before fingerprints."""
+    def active_if_built_from(self, digest: str) -> str | None:
+        """The active version's name when the build that activated it recorded `digest` (the
+        fingerprint of every chunk id and record hash): nothing changed since. One manifest read;
+        None otherwise, and for an index built before fingerprints."""
         state = self._state()
-        return state.get("digest") if state.get("active") else None
+        return state.get("active") if state.get("active") and state.get("digest") == digest else None
 
     def record_digest(self, digest: str) -> None:
         """Remember the active version's fingerprint (for an index built before fingerprints)."""
