@@ -161,11 +161,11 @@ class HybridRetriever(BaseRetriever):
         )
         if not dense_hits:
             return []
+        neighbours: dict[str, Document] = {str(doc.id): doc for doc, _ in dense_hits}
         dense: dict[str, float] = {str(doc.id): 1.0 - distance for doc, distance in dense_hits}
-        candidates = dense_hits if rescoring else dense_hits[:n]
-        documents: dict[str, Document] = {str(doc.id): doc for doc, _ in candidates}
+        documents = dict(neighbours) if rescoring else dict(list(neighbours.items())[:n])
         query_sparse = self.function.query_features(query)[1]
-        near = SparseIndex.from_metadata(list(dense), [doc.metadata for doc, _ in dense_hits])
+        near = SparseIndex.from_metadata(list(neighbours), [doc.metadata for doc in neighbours.values()])
         near_raw = near.raw_scores(query_sparse)
         raw = dict(zip(near.ids, near_raw.tolist(), strict=True))
         languages = dict(zip(near.ids, near.languages, strict=True))
@@ -174,22 +174,17 @@ class HybridRetriever(BaseRetriever):
         if not rescoring:  # the sparse top `n` of the whole collection join the candidates
             index = self.sparse_index
             raw_all = index.raw_scores(query_sparse)
-            collection_wide = standardise(raw_all, index.languages, raw_all, index.languages)
             if self.standardise_within == "language":
                 reference = (raw_all, index.languages)
-            sparse_top = [int(i) for i in np.argsort(-collection_wide)[:n]]
-            for i in sparse_top:
-                raw[index.ids[i]], languages[index.ids[i]] = float(raw_all[i]), index.languages[i]
-            neighbours = {str(doc.id): doc for doc, _ in dense_hits}
-            for chunk_id in (index.ids[i] for i in sparse_top):
+            missing: list[str] = []  # sparse top passages outside the neighbourhood
+            for i in np.argsort(-standardise(raw_all, index.languages, raw_all, index.languages))[:n]:
+                chunk_id = index.ids[i]
+                raw[chunk_id], languages[chunk_id] = float(raw_all[i]), index.languages[i]
                 if chunk_id in neighbours:
                     documents.setdefault(chunk_id, neighbours[chunk_id])
-            self._fetch(
-                [index.ids[i] for i in sparse_top if index.ids[i] not in documents],
-                dense_query,
-                documents,
-                dense,
-            )
+                else:
+                    missing.append(chunk_id)
+            self._fetch(missing, dense_query, documents, dense)
 
         ids = list(documents)
         sparse = standardise(
