@@ -132,12 +132,12 @@ class HybridRetriever(BaseRetriever):
         fusion; topicality stays that of the question itself."""
         k = k or self.k
         n = max(k, self.candidate_k)
-        ranked = self._ranked(query, n)
+        ranked = self.ranked(query, n)
         if translations:
-            rankings = [ranked, *(self._ranked(t, n) for t in translations)]
+            rankings = [ranked, *(self.ranked(t, n) for t in translations)]
             ranked = fuse_rankings(rankings, [ORIGINAL_WEIGHT] + [1.0] * len(translations))
         top = ranked[:k]
-        raw_query = self.function.query_features(query)[0]  # cached by `_ranked`: no model pass
+        raw_query = self.function.query_features(query)[0]  # cached by `ranked`: no model pass
         topicality = self._topicality(raw_query, [h.document for h in top])
         return [
             self._annotate(
@@ -151,7 +151,7 @@ class HybridRetriever(BaseRetriever):
             for rank, hit in enumerate(top, start=1)
         ]
 
-    def _ranked(self, query: str, n: int) -> list[Hit]:
+    def ranked(self, query: str, n: int) -> list[Hit]:
         """The dense top `n` and the sparse top `n` candidates (`rescore`: the dense top
         `neighbourhood_k`), re-scored by the fusion, best first."""
         dense_query = self.function.query_vectors(query)[1]
