@@ -137,6 +137,8 @@ def matches(text: str, unit: str | None, context: str, where: str, value: float)
         keys, factors = ("",), (1.0,)
         if value == int(value):
             return False
+    elif unit == "s" and "_ms" in where.lower():  # "4.8 s" quoting a latency_ms of 4816.5
+        keys, factors = ("_ms",), (0.001,)
     else:
         keys, factors = UNITS[unit]
     if not any(key in where.lower() for key in keys):

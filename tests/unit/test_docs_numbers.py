@@ -77,11 +77,13 @@ def test_every_prose_figure_traces_to_a_cited_json_or_is_listed_as_untraced():
 def test_a_figure_traces_only_to_a_number_of_its_measure_and_unit(tmp_path, monkeypatch):
     result = tmp_path / "bench" / "results" / "scale-20990101T000000.json"
     result.parent.mkdir(parents=True)
-    result.write_text(json.dumps({"query": {"p50_ms": 52.5, "hit@4": 0.966}, "cpus": 2}))
+    result.write_text(
+        json.dumps({"query": {"p50_ms": 52.5, "hit@4": 0.966}, "answer": {"p50_ms": 4816.5}, "cpus": 2})
+    )
     doc = tmp_path / "doc.md"
     doc.write_text(
         "## Scale\nFrom `bench/results/scale-20990101T000000.json`: p50 52.5 ms, hit@4 0.97, "
-        "accuracy 0.97, 52.5 s, 2 % and 0.5.\n"
+        "accuracy 0.97, 52.5 s, answer p50 4.8 s, 2 % and 0.5.\n"
     )
     monkeypatch.setattr(figures, "ROOT", tmp_path)
     monkeypatch.setattr(figures, "RESULTS", result.parent)
@@ -91,6 +93,7 @@ def test_a_figure_traces_only_to_a_number_of_its_measure_and_unit(tmp_path, monk
         ("0.97", "scale-20990101T000000.json:query.hit@4"),
         ("0.97", None),  # accuracy: the file has none
         ("52.5 s", None),  # seconds: the file's 52.5 is in ms
+        ("4.8 s", "scale-20990101T000000.json:answer.p50_ms"),  # 4816.5 ms in seconds
         ("2 %", None),  # one significant digit: the 2 CPUs would match by chance
         ("0.5", None),
     ]
