@@ -120,8 +120,9 @@ class Settings(BaseSettings):
         False,
         description="With an LLM, also search with the question translated by it into the "
         "collection's other languages, rankings merged by reciprocal rank fusion. Measured with the "
-        "packaged model: hit@1 0.58 -> 0.67, accuracy 0.53 -> 0.62, false refusals 0.11 -> 0.09, "
-        "but refusals on unanswerables 0.78 -> 0.56 and 2 s more per question: off by default.",
+        "packaged model: handbook questions' hit@4 at 100x the seeds 0.75 -> 0.85; on the seeds "
+        "accuracy 0.60 -> 0.62, but refusals on unanswerables 0.63 -> 0.58 and p50 4.8 -> 6.5 s "
+        "(docs/benchmarks.md): off by default.",
     )
     best_passage_last: bool = Field(
         True,

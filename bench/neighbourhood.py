@@ -8,11 +8,16 @@ The retriever standardises each candidate's sparse score by the mean and deviati
 question's neighbourhood (Chroma's dense top `neighbourhood_k`, per language where it holds at
 least `neighbours_per_language` passages of it). This compares, on the same indexes and in one
 run, that design at several sizes of neighbourhood with the one before it (every passage of the
-language): hit@1 and hit@4 of the seed questions and, where the whole handbook is indexed, of the
-handbook questions. With `--answers`, the embedded model also answers the 77 evaluation
-questions on the seeds' own index (data/) with the baseline and with the default, one after the
-other (about 15 min): answer accuracy and refusals, as `assistant eval` scores them. Writes
-bench/results/neighbourhood-<time>.json.
+language), then the fusion's own knobs (the dense score's weight, how many candidates each head
+gives): hit@1 and hit@4 of the seed questions and, where the whole handbook is indexed, of the
+handbook questions. For each handbook question the default misses, it says where its best gold
+passage stands: in Chroma's dense ranking of the whole collection, in the sparse one (standardised
+per language, as the sparse top candidates are chosen), and among the fused candidates.
+
+With `--answers`, the embedded model also answers the 77 evaluation questions on the seeds' own
+index (data/) with the baseline, with the default, and with the default searching the question's
+translations too, one after the other (about 25 min): accuracy, refusals and latency, as
+`assistant eval` scores them. Writes bench/results/neighbourhood-<time>.json.
 """
 
 from __future__ import annotations
@@ -31,7 +36,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import scale  # noqa: E402
 
-from assistant.evaluation import DEFAULT_QUESTIONS, evaluate_retrieval, load_questions, sources_of  # noqa: E402
+from assistant.evaluation import (  # noqa: E402
+    DEFAULT_QUESTIONS,
+    EvalQuestion,
+    evaluate_retrieval,
+    load_questions,
+    sources_of,
+)
+from vectorstore.retriever import HybridRetriever  # noqa: E402
 
 # name -> the retriever's fields; the first is the baseline, the second the default.
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -42,7 +54,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "neighbourhood 150": {"neighbourhood_k": 150},
     "neighbourhood 40, 1 per language": {"neighbours_per_language": 1},
     "neighbourhood 40, 3 per language": {"neighbours_per_language": 3},
+    # The fusion's own knobs, with the default neighbourhood.
+    "dense weight 0.6": {"dense_weight": 0.6},
+    "dense weight 0.4": {"dense_weight": 0.4},
+    "40 candidates from each head": {"candidate_k": 40},
 }
+
+# The default with ASSISTANT_SEARCH_TRANSLATIONS=true: the embedded model also translates each
+# question into the collection's other languages (`--answers` only).
+TRANSLATED = "default + the question's translations"
 
 
 def measure(data: Path) -> dict[str, Any]:
@@ -70,7 +90,44 @@ def measure(data: Path) -> dict[str, Any]:
                 "hit@4": report.overall.hit_at(4),
                 "misses_at_4": report.misses,
             }
+    if "handbook" in question_sets:
+        result["handbook_misses"] = gold_ranks(retriever, question_sets["handbook"], result)
     return result
+
+
+def gold_ranks(retriever: HybridRetriever, questions: list[EvalQuestion], result: dict[str, Any]) -> dict:
+    """Where the best gold passage of each handbook question the default misses stands, 1-based:
+    dense (whole collection), sparse (whole collection), fused (among the candidates, or None)."""
+    import numpy as np
+    from langchain_core.documents import Document
+
+    from vectorstore.sparse import standardise
+
+    misses = set(result[list(VARIANTS)[1]]["handbook"]["misses_at_4"])
+    held = retriever.store.get(include=["embeddings", "metadatas"])
+    vectors = np.asarray(held["embeddings"], dtype=np.float32)
+    sources = [set(sources_of(Document(page_content="", metadata=m))) for m in held["metadatas"]]
+    index = retriever.sparse_index
+    position = {chunk_id: i for i, chunk_id in enumerate(index.ids)}
+    ranks: dict[str, Any] = {}
+    for question in (q for q in questions if q.id in misses):
+        gold = [i for i, s in enumerate(sources) if s & set(question.gold)]
+        dense_order = np.argsort(-(vectors @ retriever.function.query_vectors(question.question)[1]))
+        raw = index.raw_scores(retriever.function.query_features(question.question)[1])
+        sparse_order = np.argsort(-standardise(raw, index.languages, raw, index.languages))
+        sparse_gold = {position[held["ids"][i]] for i in gold}
+        fused = retriever.ranked(question.question, retriever.candidate_k)
+        ranks[question.id] = {
+            "question": question.question,
+            "dense": int(np.flatnonzero(np.isin(dense_order, gold))[0]) + 1,
+            "sparse": int(np.flatnonzero(np.isin(sparse_order, list(sparse_gold)))[0]) + 1,
+            "fused": next(
+                (n for n, hit in enumerate(fused, 1) if set(sources_of(hit.document)) & set(question.gold)),
+                None,
+            ),
+            "candidates": len(fused),
+        }
+    return ranks
 
 
 def answers() -> dict[str, Any]:
@@ -83,13 +140,17 @@ def answers() -> dict[str, Any]:
 
     chain = build_chain(Settings())
     result: dict[str, Any] = {}
-    for variant in list(VARIANTS)[:2]:
-        searcher = chain.retriever.model_copy(update=VARIANTS[variant])
-        asked = AnswerChain(
-            chain.settings, searcher, chain.llm, condense_llm=chain.condense_llm, model=chain.model
-        )
+    baseline, default = list(VARIANTS)[:2]
+    runs = [
+        (baseline, VARIANTS[baseline], chain.settings),
+        (default, {}, chain.settings),
+        (TRANSLATED, {}, chain.settings.model_copy(update={"search_translations": True})),
+    ]
+    for variant, fields, settings in runs:
+        searcher = chain.retriever.model_copy(update=fields)
+        asked = AnswerChain(settings, searcher, chain.llm, condense_llm=chain.condense_llm, model=chain.model)
         report = evaluate_answers(load_questions(), asked.invoke, asked.model)
-        result[variant] = report.as_dict()["overall"]
+        result[variant] = report.as_dict()["overall"]  # latency_ms: p50 / p95 per question
         print(f"{variant}: {json.dumps(result[variant])}", file=sys.stderr, flush=True)
     return result
 
@@ -99,7 +160,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("data", nargs="+", type=Path, help="data dirs `bench/scale.py --keep` built")
-    parser.add_argument("--answers", action="store_true", help="also the answers on the seeds (~15 min)")
+    parser.add_argument("--answers", action="store_true", help="also the answers on the seeds (~25 min)")
     args = parser.parse_args()
     sizes = {str(data): measure(data) for data in args.data}
     answered = answers() if args.answers else {}
@@ -112,10 +173,17 @@ def main() -> None:
             book = size[variant].get("handbook", {}).get("hit@4")
             cells.append(f"{seed:.3f}" + (f" / {book:.3f}" if book is not None else ""))
         print(f"{variant:44}" + "".join(f"{c:>22}" for c in cells))
+    for size in sizes.values():
+        for qid, where in size.get("handbook_misses", {}).items():
+            print(
+                f"handbook miss {qid}: best gold passage dense #{where['dense']}, sparse #{where['sparse']}, "
+                f"fused #{where['fused'] or '-'} of {where['candidates']} candidates ({where['question']})"
+            )
     for variant, summary in answered.items():
         print(
             f"answers, {variant}: accuracy {summary['answer_accuracy']}, refused unanswerable "
-            f"{summary['refusal_rate_unanswerable']}, false refusals {summary['false_refusal_rate']}"
+            f"{summary['refusal_rate_unanswerable']}, false refusals {summary['false_refusal_rate']}, "
+            f"p50 {summary['latency_ms']['p50'] / 1000:.1f} s, p95 {summary['latency_ms']['p95'] / 1000:.1f} s"
         )
     result = {
         "bench": "neighbourhood",

@@ -286,16 +286,30 @@ def render_scale(data: dict[str, Any]) -> str:
 
 def render_neighbourhood(data: dict[str, Any]) -> str:
     sizes = list(data["sizes"].values())
-    variants = [key for key in sizes[0] if key != "chunks"]
+    variants = [key for key in sizes[0] if key not in ("chunks", "handbook_misses")]
 
     def cell(result: dict[str, Any], k: int) -> str:
         seed = f"{result['seed'][f'hit@{k}']:.3f}"
         return seed + (f" / {result['handbook'][f'hit@{k}']:.3f}" if "handbook" in result else "")
 
-    head = ["sparse scores standardised against"]
+    head = ["retrieval variant (sparse scores standardised against …, fusion)"]
     head += [f"hit@{k}, {s['chunks']:,} chunks" for k in (4, 1) for s in sizes]
     body = [[variant] + [cell(s[variant], k) for k in (4, 1) for s in sizes] for variant in variants]
     text = f"{rows(head, body)}\n\nSeed questions / handbook questions (where the whole handbook is indexed)."
+    misses = [miss for size in sizes for miss in size.get("handbook_misses", {}).items()]
+    if misses:
+        text += "\n\n" + rows(
+            ["handbook question the default misses", "its best gold passage: dense", "sparse", "fused"],
+            [
+                [
+                    f"{qid}: {where['question']}",
+                    f"#{where['dense']}",
+                    f"#{where['sparse']}",
+                    f"#{where['fused']} of {where['candidates']}" if where["fused"] else "not a candidate",
+                ]
+                for qid, where in misses
+            ],
+        )
     answered = data.get("answers") or {}
     if answered:
         text += "\n\n" + rows(
@@ -304,6 +318,7 @@ def render_neighbourhood(data: dict[str, Any]) -> str:
                 "accuracy",
                 "refused unanswerable",
                 "false refusals",
+                "p50 / p95",
             ],
             [
                 [
@@ -311,6 +326,7 @@ def render_neighbourhood(data: dict[str, Any]) -> str:
                     f"{s['answer_accuracy']:.2f}",
                     f"{s['refusal_rate_unanswerable']:.2f}",
                     f"{s['false_refusal_rate']:.2f}",
+                    f"{s['latency_ms']['p50'] / 1000:.1f} / {s['latency_ms']['p95'] / 1000:.1f} s",
                 ]
                 for variant, s in answered.items()
             ],
