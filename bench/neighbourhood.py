@@ -95,7 +95,9 @@ def measure(data: Path) -> dict[str, Any]:
     return result
 
 
-def gold_ranks(retriever: HybridRetriever, questions: list[EvalQuestion], result: dict[str, Any]) -> dict:
+def gold_ranks(
+    retriever: HybridRetriever, questions: list[EvalQuestion], result: dict[str, Any]
+) -> dict[str, Any]:
     """Where the best gold passage of each handbook question the default misses stands, 1-based:
     dense (whole collection), sparse (whole collection), fused (among the candidates, or None)."""
     import numpy as np
@@ -131,8 +133,8 @@ def gold_ranks(retriever: HybridRetriever, questions: list[EvalQuestion], result
 
 
 def answers() -> dict[str, Any]:
-    """The baseline and the default, each answering every evaluation question with the
-    configured generator on the seeds' index."""
+    """The baseline, the default, and the default searching the question's translations too,
+    each answering every evaluation question with the configured generator on the seeds' index."""
     from assistant.chain import AnswerChain
     from assistant.evaluation import evaluate_answers
     from assistant.service import build_chain
