@@ -70,13 +70,6 @@ class SparseIndex:
         raw = self.raw_scores(query)
         return standardise(raw, self.languages, raw, self.languages)
 
-    def standardise(
-        self, raw: np.ndarray, languages: Sequence[str], query: SparseVector, min_count: int = 1
-    ) -> np.ndarray:
-        """Other passages' `raw` scores standardised by this index's scores for `query` within each
-        language (see `standardise`)."""
-        return standardise(raw, languages, self.raw_scores(query), self.languages, min_count)
-
 
 def standardise(
     raw: np.ndarray,

@@ -10,7 +10,7 @@ from assistant.evaluation import evaluate_retrieval, load_questions, sources_of
 from assistant.retrieval import make_retriever
 from tests.conftest import run_cli
 from vectorstore.retriever import NEIGHBOURHOOD_K, NEIGHBOURS_PER_LANGUAGE
-from vectorstore.sparse import SparseIndex
+from vectorstore.sparse import SparseIndex, standardise
 
 
 def test_hit_at_4_is_at_least_0_9_overall_and_in_each_language(indexed_settings):
@@ -46,8 +46,12 @@ def test_sparse_scores_are_standardised_within_the_questions_neighbourhood(index
     for doc in docs:
         row = whole.ids.index(str(doc.id))
         raw = whole.raw_scores(query_sparse)[row : row + 1]
-        expected = neighbourhood.standardise(
-            raw, [whole.languages[row]], query_sparse, NEIGHBOURS_PER_LANGUAGE
+        expected = standardise(
+            raw,
+            [whole.languages[row]],
+            neighbourhood.raw_scores(query_sparse),
+            neighbourhood.languages,
+            NEIGHBOURS_PER_LANGUAGE,
         )
         collection_wide = whole.scores(query_sparse)[row]
         assert doc.metadata["sparse_score"] == pytest.approx(float(expected[0]), abs=1e-3)

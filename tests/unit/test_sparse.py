@@ -55,8 +55,11 @@ def test_a_few_candidates_raw_scores_are_the_whole_indexs():
 
 def test_standardising_against_the_whole_index_is_the_full_search():
     index = SparseIndex.from_vectors(ROWS, LANGUAGES)
-    rescored = index.standardise(
-        SparseIndex.from_vectors(ROWS[1:3], LANGUAGES[1:3]).raw_scores(QUERY), LANGUAGES[1:3], QUERY
+    rescored = standardise(
+        SparseIndex.from_vectors(ROWS[1:3], LANGUAGES[1:3]).raw_scores(QUERY),
+        LANGUAGES[1:3],
+        index.raw_scores(QUERY),
+        index.languages,
     )
     assert np.allclose(rescored, index.scores(QUERY)[1:3])
 
