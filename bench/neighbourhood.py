@@ -103,8 +103,6 @@ def gold_ranks(
     import numpy as np
     from langchain_core.documents import Document
 
-    from vectorstore.sparse import standardise
-
     misses = set(result[list(VARIANTS)[1]]["handbook"]["misses_at_4"])
     held = retriever.store.get(include=["embeddings", "metadatas"])
     vectors = np.asarray(held["embeddings"], dtype=np.float32)
@@ -115,8 +113,7 @@ def gold_ranks(
     for question in (q for q in questions if q.id in misses):
         gold = [i for i, s in enumerate(sources) if s & set(question.gold)]
         dense_order = np.argsort(-(vectors @ retriever.function.query_vectors(question.question)[1]))
-        raw = index.raw_scores(retriever.function.query_features(question.question)[1])
-        sparse_order = np.argsort(-standardise(raw, index.languages, raw, index.languages))
+        sparse_order = np.argsort(-index.scores(retriever.function.query_features(question.question)[1]))
         sparse_gold = {position[held["ids"][i]] for i in gold}
         fused = retriever.ranked(question.question, retriever.candidate_k)
         ranks[question.id] = {
