@@ -40,21 +40,24 @@ FIGURE = re.compile(
     r"(?<![\w.\-/:#@+])(?P<number>\d[\d,]*(?:\.\d+)?)\s?"
     r"(?P<unit>MB/min|req/s|tokens/s|chunks/s|ms|min|MB|GB|KB|s|%|×)?(?![\w\-/]|\.\d)"
 )
-# Which JSON numbers a figure with a unit can be: the key must name the unit (a "2 %" is not the
-# machine's 2 CPUs), and the value may need converting ("43%" is 43 or 0.43; "1.2 GB" is 1,229 MB).
-UNITS: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {
-    "ms": (("ms",), (1.0,)),
-    "s": (("_s", "seconds"), (1.0,)),
-    "min": (("minutes", "_min"), (1.0,)),
-    "MB": (("mb",), (1.0,)),
-    "GB": (("mb", "gb"), (1 / 1024, 1 / 1000, 1.0)),
-    "KB": (("kb",), (1.0,)),
-    "%": (("%", "percent", "share", "growth", "rate", "hit@", "accuracy", "refus"), (1.0, 100.0)),
-    "×": (("times", "ratio"), (1.0,)),
-    "MB/min": (("per_min",), (1.0,)),
-    "req/s": (("per_s", "throughput"), (1.0,)),
-    "tokens/s": (("tokens_per_s", "per_s"), (1.0,)),
-    "chunks/s": (("chunks_per_s",), (1.0,)),
+# Which JSON numbers a figure with a unit can be: under a key holding one of the unit's fragments
+# (a "2 %" is not the machine's 2 CPUs), times one of that fragment's factors ("43%" is 43 or
+# 0.43; "1.2 GB" is 1,229 MB; "4.8 s" is a latency_ms of 4816.5).
+UNITS: dict[str, dict[str, tuple[float, ...]]] = {
+    "ms": {"ms": (1.0,)},
+    "s": {"_s": (1.0,), "seconds": (1.0,), "_ms": (0.001,)},
+    "min": {"minutes": (1.0,), "_min": (1.0,)},
+    "MB": {"mb": (1.0,)},
+    "GB": {"mb": (1 / 1024, 1 / 1000, 1.0), "gb": (1 / 1024, 1 / 1000, 1.0)},
+    "KB": {"kb": (1.0,)},
+    "%": {
+        key: (1.0, 100.0) for key in ("%", "percent", "share", "growth", "rate", "hit@", "accuracy", "refus")
+    },
+    "×": {"times": (1.0,), "ratio": (1.0,)},
+    "MB/min": {"per_min": (1.0,)},
+    "req/s": {"per_s": (1.0,), "throughput": (1.0,)},
+    "tokens/s": {"tokens_per_s": (1.0,), "per_s": (1.0,)},
+    "chunks/s": {"chunks_per_s": (1.0,)},
 }
 
 
@@ -133,15 +136,11 @@ def matches(text: str, unit: str | None, context: str, where: str, value: float)
     if significant(number) < 2:
         return False
     digits = len(number.split(".")[1]) if "." in number else 0
-    if unit is None:
-        keys, factors = ("",), (1.0,)
-        if value == int(value):
-            return False
-    elif unit == "s" and "_ms" in where.lower():  # "4.8 s" quoting a latency_ms of 4816.5
-        keys, factors = ("_ms",), (0.001,)
-    else:
-        keys, factors = UNITS[unit]
-    if not any(key in where.lower() for key in keys):
+    if unit is None and value == int(value):
+        return False
+    fragments = UNITS[unit] if unit else {"": (1.0,)}
+    factors = [factor for key, scales in fragments.items() if key in where.lower() for factor in scales]
+    if not factors:
         return False
     measure = named_measure(context)
     if measure and not any(key in where.lower() for key in measure):
