@@ -37,7 +37,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 import scale  # noqa: E402
 
 from assistant.evaluation import (  # noqa: E402
-    DEFAULT_QUESTIONS,
     EvalQuestion,
     evaluate_retrieval,
     load_questions,
@@ -66,17 +65,11 @@ TRANSLATED = "default + the question's translations"
 
 
 def measure(data: Path) -> dict[str, Any]:
-    from assistant.retrieval import load_documents, make_retriever
+    from assistant.retrieval import make_retriever
 
     settings = scale.settings_for(data, scale.QUERY_THREADS)
     retriever = make_retriever(settings, k=4)
-    sources = {str(d.metadata["source"]) for d in load_documents(settings)}
-    question_sets = {}
-    for name, path in (("seed", DEFAULT_QUESTIONS), ("handbook", scale.HANDBOOK_QUESTIONS)):
-        every = load_questions(path)
-        found = [q for q in (scale.gold_for(q, sources) for q in every) if q]
-        if len(found) == len(every):
-            question_sets[name] = found
+    question_sets = scale.question_sets(settings)
     result: dict[str, Any] = {"chunks": len(retriever.sparse_index)}
     for variant, fields in VARIANTS.items():
         searcher = retriever.model_copy(update=fields)

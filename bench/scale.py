@@ -174,11 +174,26 @@ def gold_for(question: EvalQuestion, sources: set[str]) -> EvalQuestion | None:
     return replace(question, gold=found)
 
 
+def question_sets(settings: Any) -> dict[str, list[EvalQuestion]]:
+    """The seed and the handbook questions, gold named as this collection's source ids; a set
+    only when the collection holds the gold pages of every question in it."""
+    from assistant.retrieval import load_documents
+
+    sources = {str(d.metadata["source"]) for d in load_documents(settings)}
+    sets: dict[str, list[EvalQuestion]] = {}
+    for name, path in (("seed", DEFAULT_QUESTIONS), ("handbook", HANDBOOK_QUESTIONS)):
+        every = load_questions(path)
+        found = [q for q in (gold_for(q, sources) for q in every) if q]
+        if found and len(found) == len(every):
+            sets[name] = found
+    return sets
+
+
 def phase_query(data: Path) -> dict[str, Any]:
     import numpy as np
 
     from assistant.evaluation import evaluate_retrieval, sources_of
-    from assistant.retrieval import load_documents, make_retriever
+    from assistant.retrieval import make_retriever
     from vectorstore.embeddings import clear_feature_cache
 
     settings = settings_for(data, QUERY_THREADS)
@@ -186,13 +201,9 @@ def phase_query(data: Path) -> dict[str, Any]:
     started = time.perf_counter()
     retriever.search("warm-up")  # the model and the sparse index load once, as in a server
     warm_up_s = time.perf_counter() - started
-    sources = {str(d.metadata["source"]) for d in load_documents(settings)}
     result: dict[str, Any] = {"warm_up_s": round(warm_up_s, 2)}
     translations = translator(settings)
-    for name, path in (("seed", DEFAULT_QUESTIONS), ("handbook", HANDBOOK_QUESTIONS)):
-        questions = [q for q in map(lambda q: gold_for(q, sources), load_questions(path)) if q]
-        if not questions or (name == "handbook" and len(questions) < len(load_questions(path))):
-            continue
+    for name, questions in question_sets(settings).items():
         clear_feature_cache()  # every question pays its own encoding, as a new question would
         report = evaluate_retrieval(
             questions, lambda q: [sources_of(d) for d in retriever.search(q, 4, translations(q))]
