@@ -237,15 +237,20 @@ class AnswerChain:
         return self._rewrite(self.prompts.condense, question, history=history_text) or question
 
     def translations(self, question: str) -> list[str]:
-        """`question` as the search also asks it, translated into the collection's other
-        languages (none without an LLM or with `search_translations` off)."""
+        """`question` as the search also asks it, translated as `search_translations` says (none
+        without an LLM)."""
         others = self._search_languages(self.retriever, reply_language(question))
         return self._translate(question, others) if others else []
 
     def _search_languages(self, retriever: HybridRetriever, language: ReplyLanguage) -> list[ReplyLanguage]:
-        if self.llm is None or not self.settings.search_translations:
+        """The collection's languages other than the question's that it is translated into:
+        English only for `english` (a translation into e5's strongest language reaches the
+        passages a cross-language match misses, at one model pass), each for `every`."""
+        policy = self.settings.search_translations
+        if self.llm is None or policy == "none":
             return []
-        return [LANGUAGES[c] for c in retriever.languages if c in LANGUAGES and c != language.code]
+        others = [LANGUAGES[c] for c in retriever.languages if c in LANGUAGES and c != language.code]
+        return [other for other in others if other.code == "en"] if policy == "english" else others
 
     def _translate(self, question: str, languages: Sequence[ReplyLanguage]) -> list[str]:
         """The question in each of `languages`, for the search only: a rough translation still

@@ -18,6 +18,9 @@ from vectorstore.importing import IMPORT_SUFFIXES
 from vectorstore.loading import LoadLimits
 from vectorstore.store import ChromaLocation
 
+# Which translations of the question are searched besides it (`search_translations`).
+SearchTranslations = Literal["none", "english", "every"]
+
 
 class Settings(BaseSettings):
     """All configuration, from `ASSISTANT_*` variables, then `.env`, then these defaults."""
@@ -116,13 +119,15 @@ class Settings(BaseSettings):
         "1.5B model: 29 of 45 eval questions right instead of 26 (2 whole passages); ranking the "
         "sentences costs up to 1 s while their vectors are not cached yet.",
     )
-    search_translations: bool = Field(
-        False,
-        description="With an LLM, also search with the question translated by it into the "
-        "collection's other languages, rankings merged by reciprocal rank fusion. Measured with the "
-        "packaged model: handbook questions' hit@4 at 100x the seeds 0.75 -> 0.85; on the seeds "
-        "accuracy 0.60 -> 0.62, but refusals on unanswerables 0.63 -> 0.58 and p50 4.8 -> 6.5 s "
-        "(docs/benchmarks.md): off by default.",
+    search_translations: SearchTranslations = Field(
+        "none",
+        description="With an LLM, also search with the question translated by it, rankings merged "
+        "by reciprocal rank fusion: `english` (a question not in English into English, e5's "
+        "strongest language), `every` (into each of the collection's other languages) or `none`; "
+        "`true`/`false` mean `every`/`none`. With the packaged model, handbook questions' hit@4 at "
+        "100x the seeds 0.75 -> 0.85 with either; on the seeds' answers `english` costs 0.7 s at "
+        "p50 and 4 more false refusals of 58, `every` 1.8 s and 1 more unanswerable question "
+        "answered of 19 (docs/benchmarks.md): off by default.",
     )
     best_passage_last: bool = Field(
         True,
@@ -200,6 +205,15 @@ class Settings(BaseSettings):
     @property
     def feedback_file(self) -> Path:
         return self.data_dir / "feedback.jsonl"
+
+    @field_validator("search_translations", mode="before")
+    @classmethod
+    def _yes_is_every_language(cls, value: object) -> object:
+        """`true`/`false` (the setting's values before `english`) keep their meaning."""
+        yes_no = {"true": "every", "1": "every", "yes": "every", "false": "none", "0": "none", "no": "none"}
+        if isinstance(value, bool):
+            return "every" if value else "none"
+        return yes_no.get(value.strip().lower(), value) if isinstance(value, str) else value
 
     @field_validator("chroma_host", "llm_base_url", "llm_model", mode="before")
     @classmethod

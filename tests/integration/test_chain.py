@@ -169,7 +169,7 @@ def test_the_question_can_also_be_searched_in_the_collections_other_languages(in
     translations = ["Combien d'États observateurs compte l'OIM ?", "IOM có bao nhiêu quốc gia quan sát viên?"]
     replies = iter([AIMessage(translations[0]), AIMessage(translations[1]), AIMessage("IOM has 8 [1].")])
     model = GenericFakeChatModel(messages=replies)
-    translating = indexed_settings.model_copy(update={"search_translations": True})
+    translating = indexed_settings.model_copy(update={"search_translations": "every"})
     events = list(AnswerChain(translating, chain.retriever, model).stream(question))
     answer = events[-1].answer
     assert answer is not None and answer.translated_questions == translations
@@ -184,8 +184,26 @@ def test_the_question_can_also_be_searched_in_the_collections_other_languages(in
     script = iter([AIMessage("IOM has 8 [1].")])
     default = AnswerChain(indexed_settings, chain.retriever, GenericFakeChatModel(messages=script))
     assert default.invoke(question).translated_questions == []
-    extractive = chain.settings.model_copy(update={"search_translations": True})
+    extractive = chain.settings.model_copy(update={"search_translations": "every"})
     assert AnswerChain(extractive, chain.retriever, None).invoke(question).translated_questions == []
+
+
+def test_the_english_policy_translates_a_question_into_english_only(indexed_settings, chain):
+    english = indexed_settings.model_copy(update={"search_translations": "english"})
+    french = "Combien d'États observateurs compte l'OIM ?"
+    replies = iter(
+        [AIMessage("How many observer states does IOM have?"), AIMessage("L'OIM en compte 8 [1].")]
+    )
+    answer = AnswerChain(english, chain.retriever, GenericFakeChatModel(messages=replies)).invoke(french)
+    assert answer.translated_questions == ["How many observer states does IOM have?"]
+    assert next(replies, None) is None, "one translation (English), then the answer"
+    # A question already in English is searched as it is: no model pass before the answer.
+    replies = iter([AIMessage("IOM has 8 [1].")])
+    answer = AnswerChain(english, chain.retriever, GenericFakeChatModel(messages=replies)).invoke(
+        "How many observer states does IOM have?"
+    )
+    assert answer.translated_questions == []
+    assert next(replies, None) is None, "the one reply was the answer"
 
 
 class RecordingChatModel(GenericFakeChatModel):

@@ -93,3 +93,20 @@ def test_the_authorizer_knows_which_user_sent_a_request():
     assert authorize.user_of(request("Bearer bob:pw2")) == "bob"
     assert authorize.user_of(request("Bearer alice:pw2")) is None
     assert Authorizer(Settings(_env_file=None)).user_of(request("")) == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "policy"),
+    [("english", "english"), ("every", "every"), ("none", "none"), ("true", "every"), ("False", "none")],
+)
+def test_search_translations_take_a_policy_or_the_yes_no_they_took_before(
+    monkeypatch: pytest.MonkeyPatch, value: str, policy: str
+):
+    monkeypatch.setenv("ASSISTANT_SEARCH_TRANSLATIONS", value)
+    assert Settings(_env_file=None).search_translations == policy
+
+
+def test_an_unknown_translation_policy_is_refused(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("ASSISTANT_SEARCH_TRANSLATIONS", "french")
+    with pytest.raises(ValidationError, match="english"):
+        Settings(_env_file=None)
