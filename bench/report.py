@@ -253,13 +253,10 @@ def render_scale(data: dict[str, Any]) -> str:
             ]
     body += [
         plain(
-            f"full + translations: {questions} hit@{k}",
-            "translations",
-            "query",
-            questions,
-            "overall",
-            f"hit@{k}",
+            f"full + translations, {policy}: {questions} hit@{k}",
+            *("translations", policy, "query", questions, "overall", f"hit@{k}"),
         )
+        for policy in ("english", "every")
         for questions in ("seed", "handbook")
         for k in (1, 4)
     ]
