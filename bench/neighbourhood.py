@@ -15,9 +15,9 @@ passage stands: in Chroma's dense ranking of the whole collection, in the sparse
 per language, as the sparse top candidates are chosen), and among the fused candidates.
 
 With `--answers`, the embedded model also answers the 77 evaluation questions on the seeds' own
-index (data/) with the baseline, with the default, and with the default searching the question's
-translations too, one after the other (about 25 min): accuracy, refusals and latency, as
-`assistant eval` scores them. Writes bench/results/neighbourhood-<time>.json.
+index (data/) with the baseline and the default, both without translations, then with the default
+searching the question's translation into English, then into every other language, one run after
+another (about 32 min): accuracy, refusals and latency, as `assistant eval` scores them. Writes bench/results/neighbourhood-<time>.json.
 """
 
 from __future__ import annotations
@@ -59,9 +59,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "40 candidates from each head": {"candidate_k": 40},
 }
 
-# The default with ASSISTANT_SEARCH_TRANSLATIONS=true: the embedded model also translates each
-# question into the collection's other languages (`--answers` only).
-TRANSLATED = "default + the question's translations"
+# The default retrieval searching the embedded model's translations of each question too, as
+# ASSISTANT_SEARCH_TRANSLATIONS has it (`--answers` only): run name -> that setting.
+TRANSLATED = {
+    "default + the question in English": "english",
+    "default + the question in every language": "every",
+}
 
 
 def measure(data: Path) -> dict[str, Any]:
@@ -123,21 +126,21 @@ def gold_ranks(
 
 
 def answers() -> dict[str, Any]:
-    """The baseline, the default, and the default searching the question's translations too,
-    each answering every evaluation question with the configured generator on the seeds' index."""
+    """The baseline and the default retrieval without translations, then the default searching
+    the question's translations as each `TRANSLATED` policy has it: every evaluation question
+    answered by the configured generator on the seeds' index, one run after another."""
     from assistant.chain import AnswerChain
     from assistant.evaluation import evaluate_answers
     from assistant.service import build_chain
     from assistant.settings import Settings
 
     chain = build_chain(Settings())
+    untranslated = chain.settings.model_copy(update={"search_translations": "none"})
     result: dict[str, Any] = {}
     baseline, default = list(VARIANTS)[:2]
-    runs = [
-        (baseline, VARIANTS[baseline], chain.settings),
-        (default, {}, chain.settings),
-        (TRANSLATED, {}, chain.settings.model_copy(update={"search_translations": True})),
-    ]
+    runs = [(baseline, VARIANTS[baseline], untranslated), (default, {}, untranslated)]
+    for variant, policy in TRANSLATED.items():
+        runs.append((variant, {}, chain.settings.model_copy(update={"search_translations": policy})))
     for variant, fields, settings in runs:
         searcher = chain.retriever.model_copy(update=fields)
         asked = AnswerChain(settings, searcher, chain.llm, condense_llm=chain.condense_llm, model=chain.model)
@@ -152,7 +155,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("data", nargs="+", type=Path, help="data dirs `bench/scale.py --keep` built")
-    parser.add_argument("--answers", action="store_true", help="also the answers on the seeds (~25 min)")
+    parser.add_argument("--answers", action="store_true", help="also the answers on the seeds (~32 min)")
     args = parser.parse_args()
     sizes = {str(data): measure(data) for data in args.data}
     answered = answers() if args.answers else {}
