@@ -120,14 +120,15 @@ class Settings(BaseSettings):
         "sentences costs up to 1 s while their vectors are not cached yet.",
     )
     search_translations: SearchTranslations = Field(
-        "none",
+        "english",
         description="With an LLM, also search with the question translated by it, rankings merged "
         "by reciprocal rank fusion: `english` (a question not in English into English, e5's "
-        "strongest language), `every` (into each of the collection's other languages) or `none`; "
-        "`true`/`false` mean `every`/`none`. With the packaged model, handbook questions' hit@4 at "
-        "100x the seeds 0.75 -> 0.85 with either; on the seeds' answers `english` costs 0.7 s at "
-        "p50 and 4 more false refusals of 58, `every` 1.8 s and 1 more unanswerable question "
-        "answered of 19 (docs/benchmarks.md): off by default.",
+        "strongest language: one model pass), `every` (into each of the collection's other "
+        "languages) or `none`; `true`/`false` mean `every`/`none`. With the packaged model, "
+        "handbook questions' hit@4 at 100x the seeds 0.75 -> 0.85 with either. On the seeds' "
+        "answers `english` costs 0.7 s at p50 and 1 right answer "
+        "of 58, and 3 wrong answers become refusals; `every` costs 1.8 s and answers 1 more of "
+        "the 19 unanswerable questions (docs/benchmarks.md).",
     )
     best_passage_last: bool = Field(
         True,

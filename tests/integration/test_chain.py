@@ -154,12 +154,18 @@ def test_a_reply_without_the_figure_asked_for_is_shown_as_the_sources_not_saying
     assert answer.refused and answer.answer == LANGUAGES["en"].not_in_sources and answer.guard.fired
 
 
-def test_a_reply_with_a_name_no_passage_states_is_shown_as_the_sources_not_saying(indexed_settings, chain):
+@pytest.fixture
+def untranslated(indexed_settings):
+    """The scripted replies answer the question itself: no turn translating it first."""
+    return indexed_settings.model_copy(update={"search_translations": "none"})
+
+
+def test_a_reply_with_a_name_no_passage_states_is_shown_as_the_sources_not_saying(untranslated, chain):
     """The 1.5B model's reply to eval vi-18: a Director General the sources never name. A quote
     in its place would look like an answer; the sources do not say."""
     reply = "Tổng giám đốc IOM hiện nay là ông Nguyễn Minh Khải [1]."
     model = GenericFakeChatModel(messages=iter([AIMessage(reply)]))
-    answer = AnswerChain(indexed_settings, chain.retriever, model).invoke("Tổng giám đốc IOM hiện nay là ai?")
+    answer = AnswerChain(untranslated, chain.retriever, model).invoke("Tổng giám đốc IOM hiện nay là ai?")
     assert answer.refused and answer.answer == LANGUAGES["vi"].not_in_sources
     assert answer.guard.fired and answer.guard.draft == reply and "Nguyễn Minh Khải" in answer.guard.reason
 
@@ -180,7 +186,7 @@ def test_the_question_can_also_be_searched_in_the_collections_other_languages(in
     alone = chain.retriever.search(question, 4)
     assert [d.id for d in fused] != [d.id for d in alone], "the translations must change the ranking"
     assert "translate" in answer.timings_ms
-    # By default, and always without a model (extractive), only the question is searched.
+    # An English question by default, and any question without a model (extractive), is searched alone.
     script = iter([AIMessage("IOM has 8 [1].")])
     default = AnswerChain(indexed_settings, chain.retriever, GenericFakeChatModel(messages=script))
     assert default.invoke(question).translated_questions == []
@@ -371,11 +377,11 @@ def test_a_decline_shows_the_closest_sentence_labelled_not_as_an_answer(indexed_
     ],
 )
 def test_an_answer_in_another_language_is_written_again_once_then_quoted(
-    indexed_settings, chain, second, rewritten
+    untranslated, chain, second, rewritten
 ):
     first = "The study visit had 11 Vietnamese officials in it [1]."
     model = RecordingChatModel(messages=iter([AIMessage(first), AIMessage(second)]))
-    answer = AnswerChain(indexed_settings, chain.retriever, model).invoke(
+    answer = AnswerChain(untranslated, chain.retriever, model).invoke(
         "Combien de fonctionnaires vietnamiens ont participé à la visite d'étude à Bangkok ?"
     )
     assert answer.language == "fr" and not answer.refused

@@ -110,3 +110,8 @@ def test_an_unknown_translation_policy_is_refused(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("ASSISTANT_SEARCH_TRANSLATIONS", "french")
     with pytest.raises(ValidationError, match="english"):
         Settings(_env_file=None)
+
+
+def test_a_question_not_in_english_is_also_searched_in_english_by_default(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("ASSISTANT_SEARCH_TRANSLATIONS", raising=False)
+    assert Settings(_env_file=None).search_translations == "english"
