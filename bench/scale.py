@@ -55,6 +55,7 @@ MODES = ("full", "rescore")  # ASSISTANT_SPARSE_SEARCH: the sparse index in memo
 # The largest size is searched once more per `ASSISTANT_SEARCH_TRANSLATIONS` policy: the question
 # also translated by the embedded model into English, or into each of the collection's other languages.
 TRANSLATION_POLICIES = ("english", "every")
+RETRIEVER_ALONE = {"ASSISTANT_SEARCH_TRANSLATIONS": "none"}  # the `full` and `rescore` rows
 TRANSLATIONS_ENV = {"ASSISTANT_SPARSE_SEARCH": "full", "ASSISTANT_GENERATOR": "local"}
 INDEX_THREADS = 2
 QUERY_THREADS = 1
@@ -438,7 +439,7 @@ def main() -> None:
             size["noop_index"] = noop_index(data)
             for mode in MODES:
                 size[mode] = {
-                    "query": run_phase("query", data, ASSISTANT_SPARSE_SEARCH=mode),
+                    "query": run_phase("query", data, **RETRIEVER_ALONE, ASSISTANT_SPARSE_SEARCH=mode),
                     "serving": serving(data, seed_questions, mode),
                 }
                 print(
