@@ -256,7 +256,7 @@ def render_scale(data: dict[str, Any]) -> str:
             f"full + translations, {policy}: {questions} hit@{k}",
             *("translations", policy, "query", questions, "overall", f"hit@{k}"),
         )
-        for policy in ("english", "every")
+        for policy in sizes[-1].get("translations", {})  # the policies the run searched with
         for questions in ("seed", "handbook")
         for k in (1, 4)
     ]
