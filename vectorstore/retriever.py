@@ -47,6 +47,10 @@ RRF_K = 60
 # weights, 0.93 with 2:1).
 ORIGINAL_WEIGHT = 2.0
 
+# Fused scores are ranked at this precision: float32 kernels that differ by CPU (numpy's and
+# hnswlib's SIMD dispatch) move a score in its 7th digit, never in its 5th.
+SCORE_DECIMALS = 5
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -75,6 +79,14 @@ def fuse_rankings(rankings: Sequence[Sequence[Hit]], weights: Sequence[float]) -
             mean[key] = mean.get(key, 0.0) + weight * hit.score / total
     order = sorted(fused, key=lambda key: -fused[key])  # stable: a tie keeps the first-seen order
     return [replace(first[key], score=mean[key]) for key in order]
+
+
+def _best_first(scores: np.ndarray, ids: Sequence[str]) -> list[int]:
+    """Indices by score, best first, the same on every machine: scores are rounded to
+    `SCORE_DECIMALS` first, so a difference in the last bits (another CPU's kernels) is a tie, and
+    a tie goes to the smaller chunk id, not to the order the candidates happened to arrive in."""
+    rounded = np.round(scores.astype(np.float64), SCORE_DECIMALS)
+    return np.lexsort((np.asarray(ids), -rounded)).tolist()
 
 
 def _min_max(values: np.ndarray) -> np.ndarray:
@@ -177,7 +189,8 @@ class HybridRetriever(BaseRetriever):
             if self.standardise_within == "language":
                 reference = (raw_all, index.languages)
             missing: list[str] = []  # sparse top passages outside the neighbourhood
-            for i in np.argsort(-standardise(raw_all, index.languages, raw_all, index.languages))[:n]:
+            standardised = standardise(raw_all, index.languages, raw_all, index.languages)
+            for i in _best_first(standardised, index.ids)[:n]:
                 chunk_id = index.ids[i]
                 raw[chunk_id], languages[chunk_id] = float(raw_all[i]), index.languages[i]
                 if chunk_id in neighbours:
@@ -218,7 +231,7 @@ class HybridRetriever(BaseRetriever):
         fused = self.dense_weight * _min_max(dense_scores) + (1 - self.dense_weight) * _min_max(sparse_scores)
         return [
             Hit(documents[ids[i]], float(fused[i]), float(dense_scores[i]), float(sparse_scores[i]))
-            for i in np.argsort(-fused, kind="stable")
+            for i in _best_first(fused, ids)
         ]
 
     def _topicality(self, raw_query: np.ndarray, documents: list[Document]) -> list[float | None]:
