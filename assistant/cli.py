@@ -24,6 +24,7 @@ from assistant.evaluation import DEFAULT_QUESTIONS, evaluate_answers, load_quest
 from assistant.generators.model_files import ModelFileError
 from assistant.language import LANGUAGES
 from assistant.llm import describe_generator
+from assistant.machine import describe_machine
 from assistant.progress import TerminalProgress
 from assistant.retrieval import build_index, load_documents, make_retriever
 from assistant.service import ANSWER_ERRORS, ModelChains
@@ -334,7 +335,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     questions = load_questions(args.file)
     chain.warm_up()  # loading the models is not part of any question's latency
     report = evaluate_answers(questions, chain.invoke, chain.model, progress=_stderr)
-    result = report.as_dict()
+    result = {**report.as_dict(), "machine": describe_machine()}
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.evaluation import load_questions, percentile  # noqa: E402
 from assistant.generators.model_files import ensure_packaged_model  # noqa: E402
+from assistant.machine import describe_machine  # noqa: E402
 from assistant.retrieval import build_index, make_retriever  # noqa: E402
 from assistant.service import build_chain  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
@@ -157,7 +158,7 @@ def main() -> int:
         print(f"{name:28} p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms ({len(all_questions)} questions)")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"answer_latency-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    out.write_text(json.dumps({**results, "machine": describe_machine()}, indent=2, ensure_ascii=False))
     print(f"wrote {out.relative_to(ROOT)}")
     return 0
 

@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from assistant.machine import describe_machine  # noqa: E402
 from tests.servers import free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -120,7 +121,7 @@ def main() -> None:
         print(f"{label:38} {seconds:8.1f} s")
     print(f"{'make run, start to first answer':38} {result['total_s']:8.1f} s")
     out = RESULTS / f"first_run-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    out.write_text(json.dumps({**result, "machine": describe_machine()}, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {out.relative_to(ROOT)}")
 
 

@@ -34,6 +34,7 @@ from assistant.evaluation import (  # noqa: E402
     load_questions,
     sources_of,
 )
+from assistant.machine import describe_machine  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 BASELINE_COLLECTION = "baseline"
@@ -204,7 +205,13 @@ def main() -> None:
     out = RESULTS / f"index_and_retrieve-{stamp}.json"
     out.write_text(
         json.dumps(
-            {"when": stamp, "questions": str(args.questions), "assistant": ours, "baseline": base},
+            {
+                "when": stamp,
+                "questions": str(args.questions),
+                "assistant": ours,
+                "baseline": base,
+                "machine": describe_machine(),
+            },
             indent=2,
         )
     )

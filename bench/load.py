@@ -42,6 +42,7 @@ from openai import OpenAI  # noqa: E402
 
 from assistant.conversations import ConversationStore  # noqa: E402
 from assistant.evaluation import load_questions  # noqa: E402
+from assistant.machine import describe_machine  # noqa: E402
 from assistant.retrieval import build_index  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.ui import API_NAME  # noqa: E402
@@ -344,7 +345,7 @@ def main() -> int:
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"load-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    out.write_text(json.dumps({**results, "machine": describe_machine()}, indent=2, ensure_ascii=False))
     print(f"wrote {out.relative_to(ROOT)}")
     ok = (
         load["failed"] == 0

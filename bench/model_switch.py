@@ -23,6 +23,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from assistant.machine import describe_machine  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 QUESTION = "How many member states does IOM have?"
@@ -123,7 +124,12 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     out = RESULTS / f"model_switch-{stamp}.json"
-    out.write_text(json.dumps({"measured": stamp, "switches": args.switches, "runs": runs}, indent=2))
+    out.write_text(
+        json.dumps(
+            {"measured": stamp, "switches": args.switches, "runs": runs, "machine": describe_machine()},
+            indent=2,
+        )
+    )
     print(f"\nwrote {out.relative_to(ROOT)}")
     return 0
 

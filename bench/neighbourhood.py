@@ -32,6 +32,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from assistant.machine import describe_machine  # noqa: E402
+
 sys.path.insert(0, str(ROOT / "bench"))
 
 import scale  # noqa: E402
@@ -188,7 +190,10 @@ def main() -> None:
         "answers": answered,
     }
     out = scale.RESULTS / f"neighbourhood-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}.json"
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    out.write_text(
+        json.dumps({**result, "machine": describe_machine()}, indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
     print(f"wrote {out.relative_to(ROOT)}")
 
 

@@ -23,6 +23,8 @@ from statistics import mean
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from assistant.machine import describe_machine  # noqa: E402
+
 sys.path.insert(0, str(ROOT / "bench"))
 
 from selection import candidates  # noqa: E402  (bench/selection.py)
@@ -101,7 +103,15 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"reader_ceiling-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     out.write_text(
-        json.dumps({"questions": len(answerable), "shapes": rows, "select": pooled_rows}, indent=2)
+        json.dumps(
+            {
+                "questions": len(answerable),
+                "shapes": rows,
+                "select": pooled_rows,
+                "machine": describe_machine(),
+            },
+            indent=2,
+        )
     )
     print(f"wrote {out.relative_to(ROOT)}")
     return 0

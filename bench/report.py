@@ -21,9 +21,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.machine import summary  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-MACHINE = "2 cores, 24 GiB, no GPU"  # every committed result was measured on this project's machine
+# Results from before the benches recorded their machine: this project's machine, CPU unknown.
+UNRECORDED_MACHINE = "2 cores, 24 GiB, no GPU; CPU not recorded"
 BLOCK = re.compile(
     r"(<!-- bench:(?P<name>[a-z_-]+)(?: file=(?P<file>\S+))? -->\n)(?P<body>.*?)(<!-- /bench:(?P=name) -->)",
     re.DOTALL,
@@ -37,12 +42,14 @@ def latest(name: str) -> Path:
     return found[-1]
 
 
-def stamp(path: Path) -> str:
+def stamp(path: Path, data: dict[str, Any] | None = None) -> str:
     digits = re.sub(r"\D", "", path.stem)
     when = f"{digits[:4]}-{digits[4:6]}-{digits[6:8]}" + (
         f" {digits[8:10]}:{digits[10:12]} UTC" if len(digits) >= 12 else ""
     )
-    return f"*Measured {when} ({MACHINE}); from `bench/results/{path.name}`.*"
+    machine = (data or {}).get("machine")
+    where = summary(machine) if isinstance(machine, dict) else UNRECORDED_MACHINE
+    return f"*Measured {when} ({where}); from `bench/results/{path.name}`.*"
 
 
 def rows(head: list[str], body: list[list[Any]]) -> str:
@@ -356,7 +363,8 @@ RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
 def render_block(name: str, file: str | None) -> str:
     prefix, render = RENDERERS[name]
     path = RESULTS / file if file else latest(prefix)
-    return f"{render(json.loads(path.read_text(encoding='utf-8')))}\n\n{stamp(path)}\n"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return f"{render(data)}\n\n{stamp(path, data)}\n"
 
 
 def rendered(text: str) -> str:

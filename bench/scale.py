@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.evaluation import DEFAULT_QUESTIONS, EvalQuestion, load_questions  # noqa: E402
+from assistant.machine import describe_machine  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 HANDBOOK_QUESTIONS = ROOT / "bench" / "handbook_questions.jsonl"
@@ -475,7 +476,10 @@ def main() -> None:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)  # written first: a half-hour run is never lost to the table
     out = RESULTS / f"scale-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}.json"
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    out.write_text(
+        json.dumps({**result, "machine": describe_machine()}, indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
     print(table(sizes, growth))
     print(f"wall time: {result['wall_minutes']} min")
     print(f"wrote {out.relative_to(ROOT)}")

@@ -43,6 +43,7 @@ from assistant.answer import Passage  # noqa: E402
 from assistant.evaluation import DEFAULT_QUESTIONS, answer_matches, load_questions, percentile  # noqa: E402
 from assistant.generators.extractive import ExtractiveGenerator, split_sentences  # noqa: E402
 from assistant.llm import chat_model  # noqa: E402
+from assistant.machine import describe_machine  # noqa: E402
 from assistant.retrieval import make_retriever  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
@@ -359,7 +360,9 @@ def main() -> int:
         RESULTS.mkdir(parents=True, exist_ok=True)
         out = RESULTS / f"selection-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     run["report"] = report(run)
-    out.write_text(json.dumps(run, indent=1, ensure_ascii=False), encoding="utf-8")
+    out.write_text(
+        json.dumps({**run, "machine": describe_machine()}, indent=1, ensure_ascii=False), encoding="utf-8"
+    )
     print(f"wrote {out.relative_to(ROOT)}")
     return 0
 
