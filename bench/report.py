@@ -349,6 +349,51 @@ def render_first_run(data: dict[str, Any]) -> str:
     return f"A fresh clone, {cache}, {data['cpus']} cores:\n\n{table}"
 
 
+def render_score_drift(data: dict[str, Any]) -> str:
+    table = rows(
+        [
+            "variant (against the first row)",
+            "dense max",
+            "sparse max",
+            "fused p95 / max",
+            "top 1 changed",
+            "top 4 changed",
+            "hit@1",
+            "hit@4",
+        ],
+        [
+            [
+                v["label"],
+                f"{v['max_move']['dense']:.4f}",
+                f"{v['max_move']['sparse']:.3f}",
+                f"{v['p95_move']['score']:.3f} / {v['max_move']['score']:.3f}",
+                f"{v['top1_changed']} of {data['questions']}",
+                f"{v['top4_changed']} of {data['questions']}",
+                f"{v['hit_at_1']:.2f}",
+                f"{v['hit_at_4']:.2f}",
+            ]
+            for v in data["variants"]
+        ],
+    )
+    example = data["example"]
+    lines = [
+        f"| {label} | "
+        + " | ".join(
+            f"`…{h['id'][-8:]}` {h['score']:.4f} ({h['dense']:.4f} / {h['sparse']:.3f})" for h in hits
+        )
+        + " |"
+        for label, hits in example["top3"].items()
+    ]
+    head = "| variant | first | second | third |\n| --- | --- | --- | --- |"
+    return (
+        f"{data['questions']} evaluation questions, their top {data['top']} candidates compared:\n\n{table}\n\n"
+        f"Question {example['question']}, its top three: chunk, fused score (dense cosine / sparse z):\n\n"
+        + head
+        + "\n"
+        + "\n".join(lines)
+    )
+
+
 RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "load": ("load", render_load),
     "model_switch": ("model_switch", render_model_switch),
@@ -357,6 +402,7 @@ RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "scale": ("scale", render_scale),
     "first_run": ("first_run", render_first_run),
     "neighbourhood": ("neighbourhood", render_neighbourhood),
+    "score_drift": ("score_drift", render_score_drift),
 }
 
 
