@@ -17,6 +17,7 @@ from pydantic import Field
 from assistant.chain import AnswerChain, QuestionError
 from assistant.evaluation import load_questions
 from assistant.generators.extractive import split_sentences
+from assistant.guard import CITATION
 from assistant.language import LANGUAGES
 from assistant.prompts import Prompts, format_sources
 from assistant.retrieval import build_index
@@ -261,7 +262,7 @@ def test_a_hostile_document_does_not_change_the_answers(tmp_path):
     seeds = tmp_path / "seeds"
     shutil.copytree(ROOT / "seeds", seeds)
     settings = make_settings(tmp_path / "data", seeds, generator="extractive")
-    build_index(settings, threads=2)
+    build_index(settings, threads=settings.index_threads)
     questions = [
         "Who funded the study visit to Bangkok?",
         "Quand la loi sur la traite a-t-elle été adoptée ?",
@@ -269,7 +270,7 @@ def test_a_hostile_document_does_not_change_the_answers(tmp_path):
     before = [build_chain(settings).invoke(q) for q in questions]
 
     (seeds / "hostile.md").write_text(HOSTILE)
-    build_index(settings, threads=2)
+    build_index(settings, threads=settings.index_threads)
     chain = build_chain(settings)
     after = [chain.invoke(q) for q in questions]
     assert [a.answer for a in after] == [b.answer for b in before]
@@ -353,7 +354,10 @@ def test_the_sentences_the_model_reads_are_shown_before_it_writes_and_the_cited_
     assert [q.n for q in reading.quotes] == [1, 2, 3]  # the top 3 passages' best sentences, best first
     answer = events[-1].answer
     (citation,) = answer.citations
-    assert citation.quote == reading.quotes[0]
+    # The quote is the best sentence of the passage the citation points to, whatever its rank
+    # (the guard may move the model's "[1]" to the passage that states the figure).
+    shown = {quote.n: quote for quote in reading.quotes}
+    assert citation.quote == shown[citation.n]
     assert citation.passage[citation.quote.start : citation.quote.end] == citation.quote.sentence
     assert "11 Vietnamese officials" in citation.quote.sentence
 
@@ -388,7 +392,11 @@ def test_an_answer_in_another_language_is_written_again_once_then_quoted(
     assert len(model.prompts) == 2 and "French" in model.prompts[1][-1].content
     assert model.prompts[1][-2].content == first  # the rewrite continues the same chat
     if rewritten:
-        assert answer.answer == second and answer.generator == "local" and not answer.guard.fired
+        # The rewrite is shown as written, but for its "[1]", which the guard moves to the
+        # passage that states the figure when that passage is not the first retrieved.
+        assert CITATION.sub("", answer.answer) == CITATION.sub("", second)
+        assert answer.generator == "local" and not answer.guard.fired
+        assert all("11" in citation.passage for citation in answer.citations)
     else:
         assert answer.generator == "extractive" and answer.answer.startswith(LANGUAGES["fr"].quoting)
         assert answer.guard.fired and "French" in answer.guard.reason
