@@ -118,8 +118,12 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
     env.update(
         ASSISTANT_DATA_DIR=str(settings.data_dir),
         ASSISTANT_SEEDS_DIR=str(settings.seeds_dir),
-        ASSISTANT_INDEX_THREADS="2",
+        # The run's thread counts reach the processes it starts (a suite run on one thread).
+        ASSISTANT_INDEX_THREADS=str(settings.index_threads),
+        ASSISTANT_EMBED_THREADS=str(settings.embed_threads),
     )
+    if settings.llm_threads:
+        env["ASSISTANT_LLM_THREADS"] = str(settings.llm_threads)
     env.update(extra)
     return env
 
@@ -141,7 +145,17 @@ def llama_server_process(model: Path, log_dir: Path, *extra: str) -> Server:
     """A real OpenAI-compatible model server (llama-cpp-python's) with the packaged model."""
     port = free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", LLAMA_ALIAS]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--n_threads", "2", "--n_threads_batch", "2"]
+    threads = str(Settings(_env_file=None).llm_threads or 2)  # ASSISTANT_LLM_THREADS, as the product reads it
+    command += [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_threads",
+        threads,
+        "--n_threads_batch",
+        threads,
+    ]
     command += ["--n_ctx", "4096", "--verbose", "False", *extra]
     return Server(command, port, ready_path="/v1/models", log=log_dir / f"llama-{port}.log")
 

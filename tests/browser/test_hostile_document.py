@@ -27,7 +27,7 @@ def hostile_app(tmp_path_factory):
     shutil.copytree(SEEDS, base / "seeds")
     (base / "seeds" / "zebra-bulletin.txt").write_text(HOSTILE)
     settings = make_settings(base / "data", base / "seeds")
-    build_index(settings, threads=2)
+    build_index(settings, threads=settings.index_threads)
     with serving(ui_server(settings, base, ASSISTANT_GENERATOR="extractive")) as server:
         yield server
 

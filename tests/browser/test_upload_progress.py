@@ -19,7 +19,7 @@ HANDBOOK = sorted((ROOT / "tests" / "data" / "handbook").glob("*.html"))
 
 def test_an_upload_shows_progress_and_the_chat_keeps_answering(settings_for, browser: Browser, tmp_path):
     settings = settings_for()
-    build_index(settings, threads=2)
+    build_index(settings, threads=settings.index_threads)
     with serving(ui_server(settings, tmp_path, ASSISTANT_GENERATOR="extractive")) as app:
         contexts = [browser.new_context(viewport={"width": 1200, "height": 900}) for _ in range(2)]
         try:

@@ -28,7 +28,7 @@ def chunk_ids(settings) -> dict[str, set[str]]:
 
 def test_indexing_is_idempotent_and_incremental(settings_for: SettingsFactory):
     settings = settings_for()
-    first = build_index(settings, threads=2)
+    first = build_index(settings, threads=settings.index_threads)
     assert first.summary() == "added 5, updated 0, deleted 0"
     stages = [
         "loading and cleaning",
@@ -43,7 +43,7 @@ def test_indexing_is_idempotent_and_incremental(settings_for: SettingsFactory):
     assert sum(first.stage_seconds.values()) <= first.seconds + first.stage_seconds["loading and cleaning"]
     before = chunk_ids(settings)
 
-    second = build_index(settings, threads=2)
+    second = build_index(settings, threads=settings.index_threads)
     assert second.summary() == "added 0, updated 0, deleted 0"
     assert not second.changed and second.collection == first.collection
     assert "dense pass" not in second.stage_seconds  # nothing was encoded
@@ -51,7 +51,7 @@ def test_indexing_is_idempotent_and_incremental(settings_for: SettingsFactory):
 
     path = settings.seeds_dir / f"{ARTICLE}.txt"
     path.write_text(path.read_text().replace("five weeks", "six weeks"))
-    edited = build_index(settings, threads=2)
+    edited = build_index(settings, threads=settings.index_threads)
     assert edited.summary() == "added 0, updated 1, deleted 0"
     after = chunk_ids(settings)
     assert {s: ids for s, ids in after.items() if s != ARTICLE} == {
@@ -66,11 +66,11 @@ def test_indexing_is_idempotent_and_incremental(settings_for: SettingsFactory):
     assert edited.chunks_refreshed > 0  # later chunks moved by one character: new offsets
 
     path.unlink()
-    removed = build_index(settings, threads=2)
+    removed = build_index(settings, threads=settings.index_threads)
     assert removed.summary() == "added 0, updated 0, deleted 1"
     assert ARTICLE not in chunk_ids(settings)
 
-    rebuilt = build_index(settings, rebuild=True, threads=2)
+    rebuilt = build_index(settings, rebuild=True, threads=settings.index_threads)
     assert rebuilt.summary() == "added 0, updated 4, deleted 0"
 
 
@@ -121,7 +121,7 @@ def test_a_reopened_index_rebuilds_its_embedding_function(indexed_settings):
 
 def test_a_crash_mid_build_leaves_the_previous_index_serving(settings_for: SettingsFactory, monkeypatch):
     settings = settings_for()
-    build_index(settings, threads=2)
+    build_index(settings, threads=settings.index_threads)
     versions = CollectionVersions(client_for(settings.chroma), settings.collection)
     served = versions.active_name()
     before = chunk_ids(settings)
@@ -135,7 +135,7 @@ def test_a_crash_mid_build_leaves_the_previous_index_serving(settings_for: Setti
 
     monkeypatch.setattr(Indexer, "_add", crash_after_copy)
     with pytest.raises(KeyboardInterrupt):
-        build_index(settings, threads=2)
+        build_index(settings, threads=settings.index_threads)
 
     assert versions.active_name() == served
     assert chunk_ids(settings) == before
@@ -143,7 +143,7 @@ def test_a_crash_mid_build_leaves_the_previous_index_serving(settings_for: Setti
     assert docs and all(d.id != "half-written" for d in docs)
 
     monkeypatch.setattr(Indexer, "_add", original_add)
-    resumed = build_index(settings, threads=2)
+    resumed = build_index(settings, threads=settings.index_threads)
     assert resumed.summary() == "added 1, updated 0, deleted 0"
     assert "new" in chunk_ids(settings)
     # The half-written leftover was discarded: only the served version and its predecessor remain.
@@ -160,7 +160,7 @@ def test_a_leftover_that_could_not_be_deleted_does_not_block_the_next_build(
     settings = settings_for()
     for path in settings.seeds_dir.glob("00[1-4]_*.txt"):
         path.unlink()  # one article is enough here
-    build_index(settings, threads=2)
+    build_index(settings, threads=settings.index_threads)
     client = client_for(settings.chroma)
     versions = CollectionVersions(client, settings.collection)
     served = versions.active_name()
@@ -169,7 +169,7 @@ def test_a_leftover_that_could_not_be_deleted_does_not_block_the_next_build(
 
     path = settings.seeds_dir / f"{ARTICLE}.txt"
     path.write_text(path.read_text().replace("five weeks", "six weeks"))
-    report = build_index(settings, threads=2)
+    report = build_index(settings, threads=settings.index_threads)
 
     assert report.summary() == "added 0, updated 1, deleted 0"
     assert versions.active_name() == report.collection == f"{settings.collection}-v3"
