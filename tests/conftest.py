@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,30 @@ from tests.servers import Server, cli_env, llama_server_process, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+# How far apart two passages' fused scores may be and still trade places on a machine whose
+# embedding engine is another build (the 95th percentile of a score's move, bench/score_drift.py).
+NEAR_TIE = 0.05
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--swap-near-ties",
+        action="store_true",
+        help=f"rank passages whose fused scores are within {NEAR_TIE} the other way round, in every "
+        "process the tests start: finds tests that depend on a rank another machine could change",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--swap-near-ties"):
+        # Servers and CLI runs are other processes: they pick the swap up from sitecustomize.
+        os.environ["TEST_SWAP_NEAR_TIES"] = str(NEAR_TIE)
+        paths = [str(ROOT / "tests" / "perturbation"), str(ROOT), os.environ.get("PYTHONPATH", "")]
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+        from tests.perturbation.swap import install
+
+        install(NEAR_TIE)
+
 
 SettingsFactory = Callable[..., Settings]
 
@@ -48,7 +73,7 @@ def indexed_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     seeds = base / "seeds"
     shutil.copytree(SEEDS, seeds)
     settings = make_settings(base / "data", seeds)
-    build_index(settings, threads=2)
+    build_index(settings, threads=settings.index_threads)
     return settings
 
 

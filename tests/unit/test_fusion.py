@@ -1,8 +1,15 @@
-"""Reciprocal rank fusion of several rankings (the question and its translations)."""
+"""Reciprocal rank fusion of several rankings (the question and its translations), and the one
+ordering every ranking goes through."""
 
+import numpy as np
 from langchain_core.documents import Document
 
+from tests.perturbation.swap import swapped, unswapped
+from vectorstore import retriever
 from vectorstore.retriever import ORIGINAL_WEIGHT, RRF_K, Hit, fuse_rankings
+
+# Under `pytest --swap-near-ties` the module's ordering is wrapped: these test the ordering itself.
+_best_first = unswapped(retriever._best_first)
 
 
 def hits(*scored: tuple[str, float]) -> list[Hit]:
@@ -38,3 +45,22 @@ def test_the_merged_score_is_the_weighted_mean_and_missing_counts_as_zero():
 def test_one_ranking_is_returned_as_it_is():
     ranking = hits(("a", 1.0), ("b", 0.4))
     assert fuse_rankings([ranking], [1.0]) == ranking
+
+
+def test_scores_that_differ_only_in_the_last_bits_are_a_tie_broken_by_chunk_id():
+    # Another CPU's kernels move a float32 score in its 7th digit: that must not reorder.
+    scores = np.array([0.7, 0.7 + 1e-7, 0.9, 0.7 - 1e-7], dtype=np.float32)
+    assert _best_first(scores, ["d", "b", "a", "c"]) == [2, 1, 3, 0]  # a, then b < c < d
+    # The same candidates arriving in another order rank the same.
+    order = _best_first(scores[::-1].copy(), ["c", "a", "b", "d"])
+    assert [["c", "a", "b", "d"][i] for i in order] == ["a", "b", "c", "d"]
+
+
+def test_a_real_difference_in_score_still_decides():
+    assert _best_first(np.array([0.5, 0.50002], dtype=np.float32), ["a", "b"]) == [1, 0]
+
+
+def test_the_near_tie_perturbation_swaps_close_neighbours_only():
+    scores = np.array([0.90, 0.88, 0.87, 0.50, 0.49])
+    assert swapped([0, 1, 2, 3, 4], scores, margin=0.05) == [1, 0, 2, 4, 3]
+    assert swapped([0, 1, 2, 3, 4], scores, margin=0.0) == [0, 1, 2, 3, 4]
