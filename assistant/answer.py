@@ -10,6 +10,8 @@ from typing import Any
 from langchain_core.documents import Document
 from pydantic import BaseModel, Field
 
+from vectorstore.chunking import SECTION_SEPARATOR
+
 
 class Passage(BaseModel):
     """A retrieved chunk, numbered as the model saw it ([n])."""
@@ -19,6 +21,7 @@ class Passage(BaseModel):
     source: str
     sources: list[str]
     title: str
+    section: str = Field("", description="The headings the passage stands under, 'A › B'.")
     language: str
     url: str | None = None
     date: str | None = None
@@ -39,6 +42,7 @@ class Passage(BaseModel):
             source=meta["source"],
             sources=list(meta.get("sources") or [meta["source"]]),
             title=meta["title"],
+            section=str(meta.get("section") or ""),
             language=meta["language"],
             url=meta.get("url") or None,
             date=meta.get("date") or None,
@@ -51,6 +55,11 @@ class Passage(BaseModel):
             topicality=meta.get("topicality"),
         )
 
+    @property
+    def heading(self) -> str:
+        """The title, and the section when the document has headings: what a citation shows."""
+        return heading(self.title, self.section)
+
 
 class Citation(BaseModel):
     """A [n] marker in the answer and the passage it points at."""
@@ -58,6 +67,7 @@ class Citation(BaseModel):
     n: int
     source: str
     title: str
+    section: str = ""
     url: str | None
     passage: str
     chunk_id: str
@@ -73,6 +83,7 @@ class Citation(BaseModel):
             n=passage.n,
             source=passage.source,
             title=passage.title,
+            section=passage.section,
             url=passage.url,
             passage=passage.text,
             chunk_id=passage.chunk_id,
@@ -80,6 +91,20 @@ class Citation(BaseModel):
             start=passage.start,
             end=passage.end,
         )
+
+    @property
+    def heading(self) -> str:
+        return heading(self.title, self.section)
+
+
+def heading(title: str, section: str) -> str:
+    """ "Title › Section" (the section without the title when it repeats it), or the title."""
+    if not section:
+        return title
+    path = section.split(SECTION_SEPARATOR)
+    if path and path[0] == title:
+        path = path[1:]
+    return SECTION_SEPARATOR.join([title, *path])
 
 
 class Quote(BaseModel):

@@ -285,13 +285,13 @@ def print_answer(answer: Answer) -> None:
         _stderr(f"note: the model's answer was replaced by quotes ({answer.guard.reason})")
     passage = answer.passage(answer.closest.n) if answer.closest else None
     if answer.closest and passage:
-        print(f"\n{language.closest}\n  “{answer.closest.sentence}” — {passage.title}")
+        print(f"\n{language.closest}\n  “{answer.closest.sentence}” — {passage.heading}")
     if answer.citations:
         print(f"\n{language.sources}:")
         for citation in answer.citations:
             link = citation.url or citation.source
             quote = f"\n      “{citation.quote.sentence}”" if citation.quote else ""
-            print(f"  [{citation.n}] {citation.title} — {link}{quote}")
+            print(f"  [{citation.n}] {citation.heading} — {link}{quote}")
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:

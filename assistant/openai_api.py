@@ -74,6 +74,7 @@ def sources_of(answer: Answer) -> list[dict[str, Any]]:
             "n": c.n,
             "source": c.source,
             "title": c.title,
+            "section": c.section,
             "url": c.url,
             "passage": c.passage,
             "quote": c.quote.sentence if c.quote else None,  # the sentence the answer was written from

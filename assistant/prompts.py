@@ -85,7 +85,7 @@ def quoted_source(n: int, title: str, text: str) -> str:
 
 
 def format_sources(passages: Sequence[Passage]) -> str:
-    return "\n".join(quoted_source(p.n, p.title, p.text) for p in passages)
+    return "\n".join(quoted_source(p.n, p.heading, p.text) for p in passages)
 
 
 def format_history(history: Sequence[tuple[str, str]]) -> str:

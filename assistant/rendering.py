@@ -43,7 +43,7 @@ def linked_answer(answer: Answer) -> str:
         citation = by_n.get(int(match.group(1)))
         if citation is None:
             return match.group(0)
-        title = citation.title.replace('"', "'")
+        title = citation.heading.replace('"', "'")
         return f'[[{citation.n}]]({citation_href(citation)} "{escape_markdown(title)}")'
 
     return _ESCAPED_MARKER.sub(link, escape_markdown(answer.answer))
@@ -75,7 +75,7 @@ def sources_markdown(citations: Iterable[Citation]) -> str:
         # The sentence the answer was written from comes first, in bold; then the passage.
         quote = f"> **{escape_markdown(' '.join(c.quote.sentence.split()))}**\n>\n" if c.quote else ""
         blocks.append(
-            f"**[{c.n}]** [{escape_markdown(c.title)}]({citation_href(c)}) · {c.language}{original}\n\n"
+            f"**[{c.n}]** [{escape_markdown(c.heading)}]({citation_href(c)}) · {c.language}{original}\n\n"
             f"{quote}> {escape_markdown(' '.join(passage.split()))}"
         )
     return "\n\n".join(blocks)
@@ -94,9 +94,7 @@ def closest_markdown(answer: Answer) -> str:
     if quote is None or passage is None:
         return ""
     href = quote_href(passage.source, passage.start, passage.end, quote)
-    return (
-        f"> {escape_markdown(' '.join(quote.sentence.split()))}\n\n[{escape_markdown(passage.title)}]({href})"
-    )
+    return f"> {escape_markdown(' '.join(quote.sentence.split()))}\n\n[{escape_markdown(passage.heading)}]({href})"
 
 
 def message_text(content: Any) -> str:

@@ -16,8 +16,10 @@ from typing import Any
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter, TextSplitter
 
-from vectorstore.cleaning import Span, kept_line_spans
+from vectorstore.blocks import blocks, code_lines
+from vectorstore.cleaning import Span
 
+SECTION_SEPARATOR = " › "
 # A sentence ends at . ! ? … (plus closing quotes/brackets) followed by white space.
 _SENTENCE_BOUNDARY = re.compile(r"(?<=[.!?…])[\"'”’»)\]]*\s+")
 # Words after which a period does not end a sentence.
@@ -63,7 +65,7 @@ class ChunkingConfig:
         return int(self.target_chars * 1.4)
 
     def fingerprint(self) -> str:
-        return f"sentpack-v1:{self.target_chars}:{self.overlap_sentences}"
+        return f"sentpack-v2:{self.target_chars}:{self.overlap_sentences}"
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Chunk:
     start: int
     end: int
     index: int
+    section: str = ""  # the headings above it, "Configuring the Network › Installing firmwares"
 
 
 def sentence_spans(text: str, line: Span, max_chars: int) -> list[Span]:
@@ -113,37 +116,60 @@ def _split_long(text: str, span: Span, max_chars: int) -> list[Span]:
 
 
 def pack_sentences(text: str, config: ChunkingConfig) -> list[Chunk]:
-    """Greedy packing of whole sentences up to the target size, with a sentence of overlap."""
-    sentences = [
-        span
-        for line in kept_line_spans(text)
-        for span in sentence_spans(text, line, config.max_sentence_chars)
-    ]
+    """Each section's units (its heading, whole sentences, code blocks) packed greedily up to the
+    target size, with a sentence of overlap; a chunk never spans two sections."""
     chunks: list[Chunk] = []
+    for section, units in sections(text, config.max_sentence_chars):
+        for group in _packed(units, config):
+            chunks.append(_make_chunk(text, group, len(chunks), section))
+    return chunks
+
+
+def sections(text: str, max_chars: int) -> list[tuple[str, list[Span]]]:
+    """The text's units grouped by section, each with its path of headings ("A › B"). A heading
+    with nothing under it but another heading has no units of its own: it is in the path below."""
+    path: list[tuple[int, str]] = []
+    found: list[tuple[str, list[Span]]] = [("", [])]
+    parts = blocks(text)
+    for block in parts:
+        if block.kind == "heading":
+            title = text[block.span[0] : block.span[1]]
+            path = [(level, t) for level, t in path if level < block.level] + [(block.level, title)]
+            found.append((SECTION_SEPARATOR.join(t for _, t in path), [block.span]))
+        elif block.kind == "code":
+            found[-1][1].extend(code_lines(text, block, max_chars))
+        else:
+            found[-1][1].extend(sentence_spans(text, block.span, max_chars))
+    headings = {b.span for b in parts if b.kind == "heading"}
+    return [(section, units) for section, units in found if units and not set(units) <= headings]
+
+
+def _packed(units: list[Span], config: ChunkingConfig) -> list[list[Span]]:
+    groups: list[list[Span]] = []
     i = 0
-    while i < len(sentences):
+    while i < len(units):
         j = i + 1
-        size = sentences[i][1] - sentences[i][0]
-        while j < len(sentences) and size + 1 + sentences[j][1] - sentences[j][0] <= config.target_chars:
-            size += 1 + sentences[j][1] - sentences[j][0]
+        size = units[i][1] - units[i][0]
+        while j < len(units) and size + 1 + units[j][1] - units[j][0] <= config.target_chars:
+            size += 1 + units[j][1] - units[j][0]
             j += 1
-        chunks.append(_make_chunk(text, sentences[i:j], len(chunks)))
-        if j >= len(sentences):
+        groups.append(units[i:j])
+        if j >= len(units):
             break
         # Repeat the last sentences of this chunk at the start of the next one, unless that would
         # make no progress (a chunk of a single sentence).
         i = max(i + 1, j - config.overlap_sentences)
-    return chunks
+    return groups
 
 
-def _make_chunk(text: str, sentences: list[Span], index: int) -> Chunk:
+def _make_chunk(text: str, sentences: list[Span], index: int, section: str = "") -> Chunk:
     parts: list[str] = []
     for k, (start, end) in enumerate(sentences):
         if k:
             between = text[sentences[k - 1][1] : start]
             parts.append("\n" if "\n" in between else " ")
         parts.append(text[start:end])
-    return Chunk("".join(parts), sentences[0][0], sentences[-1][1], index)
+    return Chunk("".join(parts), sentences[0][0], sentences[-1][1], index, section)
 
 
 class SentencePackingSplitter(TextSplitter):
@@ -165,6 +191,7 @@ class SentencePackingSplitter(TextSplitter):
                     "chunk_index": chunk.index,
                     "start": chunk.start,
                     "end": chunk.end,
+                    "section": chunk.section,
                 },
             )
             for doc in documents

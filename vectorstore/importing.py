@@ -19,6 +19,7 @@ from pathlib import Path
 import tomlkit
 
 from vectorstore.catalog import CATALOG_FILE
+from vectorstore.html_to_text import html_to_text
 from vectorstore.loading import (
     InputError,
     LoadLimits,
@@ -177,18 +178,7 @@ def _pdf_text(path: Path, limits: LoadLimits) -> str:
 
 
 def _html_text(path: Path, limits: LoadLimits) -> str:
-    from bs4 import BeautifulSoup
-
-    raw = read_text(path, limits)
-    soup = BeautifulSoup(raw, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "nav", "header", "footer", "form", "iframe"]):
-        tag.decompose()
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    body = soup.body or soup
-    lines = [" ".join(line.split()) for line in body.get_text("\n").splitlines()]
-    text = "\n".join(line for line in lines if line)
-    if title and not text.startswith(title):
-        text = f"{title}\n{text}"
+    _title, text = html_to_text(read_text(path, limits))
     if not text.strip():
         raise InputError(f"{path.name}: no text in this HTML page")
     return text

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from langchain_core.documents import Document
 
+from vectorstore.blocks import blocks
 from vectorstore.catalog import CATALOG_FILE, CatalogEntry, load_catalog
 from vectorstore.cleaning import kept_line_spans
 from vectorstore.languages import detect_language
@@ -85,7 +86,7 @@ def document_from_text(text: str, path: Path, entry: CatalogEntry | None) -> Doc
     """The `Document` for checked text stored at `path`; without a catalog entry, the title is
     the first kept line and the language is detected."""
     if entry is None:
-        first_line = next(text[a:b] for a, b in kept_line_spans(text))
+        first_line = next(text[a:b] for a, b in (block.span for block in blocks(text)))
         entry = CatalogEntry(
             source_id=path.stem,
             file=path.name,

@@ -42,16 +42,21 @@ class Extract:
 
 
 def split_sentences(text: str) -> list[str]:
-    sentences = []
+    """A passage's sentences, each found within its line. A sentence that ends its line with ":"
+    takes the next line with it (the list item or code line it introduces): "run the following
+    command:" alone answers nothing."""
+    spans: list[tuple[int, int]] = []
     offset = 0
-    for line in text.split("\n"):
+    lines = text.split("\n")
+    for number, line in enumerate(lines):
         if line.strip():
-            sentences += [
-                line[a - offset : b - offset]
-                for a, b in sentence_spans(text, (offset, offset + len(line)), MAX_SENTENCE_CHARS)
-            ]
+            found = sentence_spans(text, (offset, offset + len(line)), MAX_SENTENCE_CHARS)
+            following = lines[number + 1] if number + 1 < len(lines) else ""
+            if found and text[found[-1][0] : found[-1][1]].rstrip().endswith(":") and following.strip():
+                found[-1] = (found[-1][0], offset + len(line) + 1 + len(following.rstrip()))
+            spans += found
         offset += len(line) + 1
-    return [s.strip() for s in sentences if len(s.split()) >= 3]
+    return [sentence.strip() for a, b in spans if len((sentence := text[a:b]).split()) >= 3]
 
 
 class ExtractiveGenerator:

@@ -1,0 +1,111 @@
+"""Real pages of the Debian Administrator's Handbook, read the way a person reads them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.generators.extractive import split_sentences
+from vectorstore.blocks import blocks
+from vectorstore.chunking import ChunkingConfig, pack_sentences, sections, sentence_spans
+from vectorstore.html_to_text import html_to_text
+from vectorstore.importing import prepare
+from vectorstore.loading import LoadLimits
+
+HANDBOOK = Path(__file__).resolve().parent.parent / "data" / "handbook"
+
+
+def page(name: str) -> str:
+    return (HANDBOOK / f"handbook-{name}.html").read_text(encoding="utf-8")
+
+
+def sentences(text: str) -> list[str]:
+    config = ChunkingConfig()
+    return [
+        text[a:b]
+        for block in blocks(text)
+        if block.kind == "prose"
+        for a, b in sentence_spans(text, block.span, config.max_sentence_chars)
+    ]
+
+
+def test_a_sentence_with_inline_markup_arrives_whole():
+    # <span class="command">adduser</span> and <code class="filename">/etc/adduser.conf</code>
+    # used to become lines of their own, cutting the sentence in four.
+    _title, text = html_to_text(page("en-creating-accounts"))
+    found = sentences(text)
+    assert (
+        "This is typically done using the adduser command which takes a user-name for the new user "
+        "to be created, as an argument." in found
+    )
+    assert any(s.startswith("The adduser command asks a few questions") for s in found)
+    assert any(
+        "Its configuration file, /etc/adduser.conf, includes all the interesting settings" in s for s in found
+    )
+
+
+@pytest.mark.parametrize("name", ["en-creating-accounts", "fr-dhcp", "vi-quotas"])
+def test_the_sites_navigation_is_gone(name):
+    _title, text = html_to_text(page(name))
+    lines = {line.strip() for line in text.splitlines()}
+    for furniture in ("Download the ebook", "Prev", "Next", "Précédent", "Suivant", "Product Site"):
+        assert furniture not in lines
+    assert (
+        "Le cahier de l'administrateur Debian" not in lines
+        and "The Debian Administrator's Handbook" not in lines
+    )
+
+
+def test_a_code_block_is_one_unit_kept_line_for_line():
+    _title, text = html_to_text(page("fr-dhcp"))
+    code = [text[a:b] for block in blocks(text) if block.kind == "code" for a, b in [block.span]]
+    assert len(code) == 2
+    assert code[1] == "allow-update { 127.0.0.1 192.168.0.1 212.94.201.10 !any };"
+    assert "ddns-update-style interim;\n\n# option definitions common to all supported networks..." in code[0]
+    # Never split mid-line: the units the chunker packs start and end at line ends.
+    (start, end) = next(block.span for block in blocks(text) if block.kind == "code")
+    units = [u for _section, units in sections(text, ChunkingConfig().max_sentence_chars) for u in units]
+    inside = [(a, b) for a, b in units if start <= a < end]
+    assert len(inside) >= 2, "the sample file is longer than one unit"
+    for a, b in inside:
+        assert text[a - 1] == "\n" and text[b] == "\n"
+    # Never run into prose: the sentence after the code starts a unit of its own.
+    assert any(text[a:b].startswith("Attention") for a, b in units)
+
+
+def test_each_chunk_carries_its_section_path():
+    _title, text = html_to_text(page("fr-dhcp"))
+    by_section = {c.section for c in pack_sentences(text, ChunkingConfig()) if "allow-update" in c.text}
+    assert by_section == {"10.8. DHCP › 10.8.2. DHCP et DNS"}
+    first = pack_sentences(text, ChunkingConfig())[0]
+    assert first.section == "10.8. DHCP" and first.text.startswith("10.8. DHCP\n")
+
+
+def test_a_chunk_never_spans_two_sections():
+    text = "# A\n\nOne sentence here. Another one.\n\n## B\n\nThird sentence.\n"
+    chunks = pack_sentences(text, ChunkingConfig(target_chars=1000))
+    assert [(c.section, c.text) for c in chunks] == [
+        ("A", "A\nOne sentence here. Another one."),
+        ("A › B", "B\nThird sentence."),
+    ]
+
+
+def test_text_without_headings_or_code_chunks_as_it_always_has():
+    text = "A first line. With two sentences.\nShare\nA second line.\n"
+    assert [b.kind for b in blocks(text)] == ["prose", "prose"]  # "Share" is furniture
+    assert [c.section for c in pack_sentences(text, ChunkingConfig())] == [""]
+
+
+def test_an_imported_page_keeps_its_title_and_language():
+    candidate = prepare(HANDBOOK / "handbook-fr-dhcp.html", LoadLimits())
+    assert candidate.title == "10.8. DHCP" and candidate.language == "fr"
+
+
+def test_a_sentence_that_introduces_a_command_is_read_with_it():
+    text = "If you don't know which package you need, run the following command:\nisenkram-autoinstall-firmware\nDone."
+    assert split_sentences(text)[0] == (
+        "If you don't know which package you need, run the following command:\nisenkram-autoinstall-firmware"
+    )
+    # Whatever the reader is given can still be found in the passage, for the quote's offsets.
+    assert all(sentence in text for sentence in split_sentences(text))

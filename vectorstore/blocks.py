@@ -1,0 +1,87 @@
+"""A stored document's blocks: the prose lines worth keeping, its `#` headings, its fenced code.
+
+Imported pages are stored as Markdown (`vectorstore.html_to_text`), so a heading says which
+section the lines below it belong to, and a code block is one unit that prose never runs into.
+Furniture cleaning applies to prose only: a code block's short repeated lines (`fi`, `}`) are
+code, not a menu. Spans are offsets into the text, as everywhere in the index.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from vectorstore.cleaning import Span, kept_line_spans
+
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(\S.*?)[ \t#]*$")
+_FENCE = re.compile(r"^[ \t]*(```|~~~)")
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: Literal["prose", "heading", "code"]
+    span: Span  # a heading's span is its title, without the #s
+    level: int = 0  # a heading's level (1 for #)
+
+
+def _lines(text: str) -> list[Span]:
+    spans, offset = [], 0
+    for raw in text.splitlines(keepends=True):
+        body = raw.rstrip("\r\n")
+        spans.append((offset, offset + len(body)))
+        offset += len(raw)
+    return spans
+
+
+def blocks(text: str) -> list[Block]:
+    """The document's blocks in order. Without headings or fences, the prose blocks are exactly
+    `kept_line_spans(text)`: the seed articles chunk as they always have."""
+    kept = set(kept_line_spans(text))
+    result: list[Block] = []
+    code: list[Span] = []
+    fence: str | None = None
+    for start, end in _lines(text):
+        line = text[start:end]
+        opened = _FENCE.match(line)
+        if fence is not None:
+            if opened and opened.group(1) == fence:
+                if code:
+                    result.append(Block("code", (code[0][0], code[-1][1])))
+                code, fence = [], None
+            elif line.strip() or code:
+                code.append((start, end))
+            continue
+        if opened:
+            fence = opened.group(1)
+            continue
+        stripped = (start + len(line) - len(line.lstrip()), start + len(line.rstrip()))
+        heading = _HEADING.match(line)
+        if heading:
+            title_start = start + heading.start(2)
+            result.append(
+                Block("heading", (title_start, title_start + len(heading.group(2))), len(heading.group(1)))
+            )
+        elif stripped in kept:
+            result.append(Block("prose", stripped))
+    if code:  # an unclosed fence runs to the end, as Markdown renders it
+        result.append(Block("code", (code[0][0], code[-1][1])))
+    return result
+
+
+def code_lines(text: str, block: Block, max_chars: int) -> list[Span]:
+    """A code block as one unit, or, when longer than `max_chars`, as runs of whole lines."""
+    start, end = block.span
+    if end - start <= max_chars:
+        return [block.span]
+    runs: list[Span] = []
+    run_start = start
+    previous_end = start
+    for line_start, line_end in _lines(text[start:end]):
+        a, b = start + line_start, start + line_end
+        if b - run_start > max_chars and previous_end > run_start:
+            runs.append((run_start, previous_end))
+            run_start = a
+        previous_end = b
+    runs.append((run_start, previous_end))
+    return runs

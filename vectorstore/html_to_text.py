@@ -1,0 +1,110 @@
+"""An HTML page as the text a person reads: one block a line, headings and code kept as Markdown.
+
+inscriptis lays the page out as a browser would (inline elements inside their sentence, a line
+per paragraph, list item or table row, `<pre>` verbatim) and marks where the headings and code
+blocks are; this module removes the page's navigation first and writes those marks as `#`
+headings and fenced code, which the chunker turns into section paths and unsplittable units.
+"""
+
+from __future__ import annotations
+
+import re
+
+from inscriptis import get_annotated_text
+from inscriptis.css_profiles import CSS_PROFILES
+from inscriptis.model.config import ParserConfig
+from lxml import html as lxml_html
+from lxml.etree import ParserError
+
+HEADINGS = {f"h{level}": level for level in range(1, 7)}
+CODE = "pre"
+_CONFIG = ParserConfig(
+    css=CSS_PROFILES["strict"],
+    annotation_rules={**{tag: [tag] for tag in HEADINGS}, CODE: [CODE]},
+)
+# Elements that are never the page's text: scripts, forms, and the site's furniture.
+_DROPPED_TAGS = (
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "nav",
+    "header",
+    "footer",
+    "form",
+    "iframe",
+    "button",
+)
+_DROPPED_ROLES = ("navigation", "banner", "contentinfo", "search")
+# ... and elements whose class or id says they are navigation ("docnav", "navheader", "breadcrumb").
+_FURNITURE_NAME = re.compile(
+    r"(?:^|[-_ ])(?:nav\w*|\w*nav|breadcrumbs?|banner|menu|skip-link|pagination|pager|cookie\w*|share\w*)(?:$|[-_ ])",
+    re.IGNORECASE,
+)
+_BULLET = re.compile(r"^(?:[*•+]|\d+\.)\s+")
+
+
+def html_to_text(raw: str) -> tuple[str, str]:
+    """(title, text) of an HTML page; the text is empty when the page holds none."""
+    try:
+        tree = lxml_html.document_fromstring(raw.encode("utf-8"))
+    except (ParserError, ValueError):
+        return "", ""
+    title = " ".join((tree.findtext(".//title") or "").split())
+    for element in list(tree.iter()):
+        if not isinstance(element.tag, str) or element.getparent() is None:
+            continue
+        names = f"{element.get('class', '')} {element.get('id', '')}"
+        if (
+            element.tag in _DROPPED_TAGS
+            or element.get("role") in _DROPPED_ROLES
+            or (element.tag not in ("body", "main", "article") and _FURNITURE_NAME.search(names))
+        ):
+            element.drop_tree()
+    body = tree.find("body")
+    annotated = get_annotated_text(
+        lxml_html.tostring(body if body is not None else tree, encoding="unicode"), _CONFIG
+    )
+    text = _markdown(annotated["text"], annotated["label"])
+    if title and not text.lstrip("# ").startswith(title):
+        text = f"# {title}\n\n{text}" if text else ""
+    return title, text
+
+
+def _markdown(text: str, labels: list[tuple[int, int, str]]) -> str:
+    """inscriptis' text with its heading and `<pre>` spans written as Markdown."""
+    out: list[str] = []
+    in_code = False
+    offset = 0
+    for line in text.split("\n"):
+        start, end = offset, offset + len(line)
+        offset = end + 1
+        mark = next((label for a, b, label in labels if a <= start < b or (a < end and start < b)), None)
+        if mark == CODE:
+            if not in_code:
+                out += ["", "```"]
+                in_code = True
+            if line.strip() or out[-1] != "```":  # no blank first line
+                out.append(line.rstrip())
+            continue
+        if in_code and line.strip():
+            _close_code(out)
+            in_code = False
+        words = " ".join(line.split())
+        if not words:
+            if not in_code and out and out[-1]:
+                out.append("")
+            continue
+        if mark in HEADINGS:
+            out += ["", "#" * HEADINGS[mark] + " " + words, ""]
+        else:
+            out.append(_BULLET.sub("- ", words, count=1))
+    if in_code:
+        _close_code(out)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
+
+
+def _close_code(out: list[str]) -> None:
+    while out and not out[-1]:  # no blank last line
+        out.pop()
+    out += ["```", ""]
