@@ -29,6 +29,7 @@ from vectorstore.loading import (
     document_from_text,
     read_text,
 )
+from vectorstore.pdf_to_text import pages_to_text
 
 IMPORT_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -169,7 +170,7 @@ def _pdf_text(path: Path, limits: LoadLimits) -> str:
         reader = PdfReader(path)
         if reader.is_encrypted:
             raise InputError(f"{path.name}: the PDF is encrypted")
-        text = "\n\n".join(page.extract_text() or "" for page in reader.pages)
+        text = pages_to_text([page.extract_text() or "" for page in reader.pages])
     except (PyPdfError, ValueError, KeyError, OSError) as exc:
         raise InputError(f"{path.name}: not a readable PDF ({type(exc).__name__})") from exc
     if not text.strip():
