@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 
@@ -172,4 +173,15 @@ def test_handbook_pages_are_added_with_progress_and_found_across_languages(index
     listed = " ".join(run_cli(indexed, "list").stdout.split())  # the titles have no-break spaces
     assert "fr 10.8. DHCP" in listed and "handbook-vi-quotas" in listed
     passages = make_retriever(indexed).search("Comment créer un compte utilisateur avec adduser ?", 4)
-    assert any(p.metadata["source"].startswith("handbook-en-creating-accounts") for p in passages)
+    found = [p for p in passages if p.metadata["source"].startswith("handbook-en-creating-accounts")]
+    assert found
+    # Read as a person reads the page: the section it stands in, the sentence around <span>adduser</span>.
+    assert all(p.metadata["section"].startswith("8.5. Creating Accounts") for p in found)
+    stored = next(indexed.seeds_dir.glob("handbook-en-creating-accounts-*.txt")).read_text()
+    assert "This is typically done using the adduser command which takes a user-name" in stored
+    assert "Download the ebook" not in stored and "\nPrev\n" not in stored
+    cited = run_cli(
+        indexed, "ask", "--json", "Which command creates a user account?", ASSISTANT_GENERATOR="extractive"
+    )
+    citations = json.loads(cited.stdout)["citations"]
+    assert any(c.get("section", "").startswith("8.5. Creating Accounts") for c in citations), citations
