@@ -44,8 +44,9 @@ _FURNITURE_NAME = re.compile(
 _BULLET = re.compile(r"^(?:[*•+]|\d+\.)\s+")
 
 
-def html_to_text(raw: str) -> tuple[str, str]:
-    """(title, text) of an HTML page; the text is empty when the page holds none."""
+def html_to_text(raw: str, with_title: bool = True) -> tuple[str, str]:
+    """(title, text) of an HTML page; the text is empty when the page holds none. The page's
+    `<title>` heads the text when no heading says it (`with_title`: not for a book's chapters)."""
     try:
         tree = lxml_html.document_fromstring(raw.encode("utf-8"))
     except (ParserError, ValueError):
@@ -66,7 +67,7 @@ def html_to_text(raw: str) -> tuple[str, str]:
         lxml_html.tostring(body if body is not None else tree, encoding="unicode"), _CONFIG
     )
     text = _markdown(annotated["text"], annotated["label"])
-    if title and not text.lstrip("# ").startswith(title):
+    if with_title and title and not text.lstrip("# ").startswith(title):
         text = f"# {title}\n\n{text}" if text else ""
     return title, text
 

@@ -1,6 +1,6 @@
-"""Users' own documents into the articles folder: `.txt`, `.md`, `.html` and `.pdf` become UTF-8
-text files with a catalog entry, so the index, the article view and the offsets treat them
-exactly like the seed articles.
+"""Users' own documents into the articles folder: `.txt`, `.md`, `.html`, `.pdf`, `.docx` and
+`.epub` become UTF-8 text files with a catalog entry, so the index, the article view and the
+offsets treat them exactly like the seed articles.
 
 Every file is judged before anything is written (type, size, readable, text left); a duplicate
 (same text as a document already there) is recognised and not added twice.
@@ -19,6 +19,8 @@ from pathlib import Path
 import tomlkit
 
 from vectorstore.catalog import CATALOG_FILE
+from vectorstore.docx_to_text import docx_to_text
+from vectorstore.epub_to_text import epub_to_text
 from vectorstore.html_to_text import html_to_text
 from vectorstore.loading import (
     InputError,
@@ -31,7 +33,7 @@ from vectorstore.loading import (
 )
 from vectorstore.pdf_to_text import pages_to_text
 
-IMPORT_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
+IMPORT_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".epub")
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -67,6 +69,8 @@ def prepare(path: Path, limits: LoadLimits, allowed: tuple[str, ...] = IMPORT_SU
         text = _pdf_text(path, limits)
     elif suffix in (".html", ".htm"):
         text = _html_text(path, limits)
+    elif suffix in (".docx", ".epub"):
+        text = _packaged_text(path, limits)
     else:
         text = read_text(path, limits)
     text = check_text(path.name, normalized(text))
@@ -182,4 +186,17 @@ def _html_text(path: Path, limits: LoadLimits) -> str:
     _title, text = html_to_text(read_text(path, limits))
     if not text.strip():
         raise InputError(f"{path.name}: no text in this HTML page")
+    return text
+
+
+def _packaged_text(path: Path, limits: LoadLimits) -> str:
+    """A Word document's or an EPUB book's text (both are zip packages of XML)."""
+    check_size(path, limits)
+    kind = "Word document" if path.suffix.lower() == ".docx" else "EPUB book"
+    try:
+        _title, text = docx_to_text(path) if kind == "Word document" else epub_to_text(path)
+    except Exception as exc:  # python-docx and ebooklib raise many types for a damaged package
+        raise InputError(f"{path.name}: not a readable {kind} ({type(exc).__name__})") from exc
+    if not text.strip():
+        raise InputError(f"{path.name}: no text in this {kind}")
     return text
