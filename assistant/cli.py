@@ -249,6 +249,22 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_USER_ERROR if report.rejected else 0
 
 
+def cmd_reimport(args: argparse.Namespace, settings: Settings) -> int:
+    """Read added documents again with today's importer; exit 2 if any could not be."""
+    from assistant.documents import reimport_documents
+
+    shown = TerminalProgress()
+    try:
+        report = reimport_documents(
+            settings, args.source_ids, Path(args.from_file) if args.from_file else None, steps=shown.step
+        )
+    finally:
+        shown.close()
+    for line in report.lines() or ["no document you added to re-read"]:
+        print(line)
+    return EXIT_USER_ERROR if report.rejected or report.not_kept else 0
+
+
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.documents import remove_document
 
@@ -428,6 +444,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("paths", nargs="+")
     add.set_defaults(handler=cmd_add)
+
+    reimport = commands.add_parser(
+        "reimport", help="read added documents again with today's importer and re-index what changed"
+    )
+    reimport.add_argument(
+        "source_ids", nargs="*", metavar="SOURCE_ID", help="default: every document you added"
+    )
+    reimport.add_argument(
+        "--from", dest="from_file", metavar="FILE", help="the file to re-read one document from"
+    )
+    reimport.set_defaults(handler=cmd_reimport)
 
     remove = commands.add_parser("remove", help="remove a document (by source id) and its chunks")
     remove.add_argument("source_id")

@@ -12,10 +12,13 @@ from assistant.retrieval import build_index
 from assistant.settings import Settings
 from vectorstore.importing import (
     Candidate,
+    added_documents,
     document_file,
     file_for,
     forget,
+    kept_original,
     known_texts,
+    original_for,
     prepare,
     text_hash,
     undone_on_failure,
@@ -72,16 +75,88 @@ def add_documents(settings: Settings, paths: Sequence[Path], steps: Steps | None
             known[digest] = candidate.source_id
             report.added.append(candidate)
     if report.added:
-        folder = settings.seeds_dir
-        with undone_on_failure(folder, [file_for(folder, c) for c in report.added]):
-            write(folder, report.added)
-            report.index = build_index(settings, steps=steps)
+        report.index = _written_and_indexed(settings, report.added, steps)
     return report
+
+
+@dataclass
+class ReimportReport:
+    updated: list[Candidate] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    not_kept: list[str] = field(default_factory=list)  # added before originals were kept
+    rejected: list[str] = field(default_factory=list)
+    index: IndexReport | None = None
+
+    def lines(self) -> list[str]:
+        lines = [f"re-read {c.source_id} ({c.language}): {c.title}" for c in self.updated]
+        lines += [f"unchanged: {source_id}" for source_id in self.unchanged]
+        lines += [
+            f"not re-read: {source_id} was added before its original file was kept; "
+            f"run `assistant reimport {source_id} --from FILE` with that file"
+            for source_id in self.not_kept
+        ]
+        lines += [f"rejected: {reason}" for reason in self.rejected]
+        if self.index is not None:
+            lines.append(f"index: {self.index.summary()}")
+        return lines
+
+
+def reimport_documents(
+    settings: Settings,
+    source_ids: Sequence[str] = (),
+    from_file: Path | None = None,
+    steps: Steps | None = None,
+) -> ReimportReport:
+    """Read added documents again with today's importer, from the original kept when they were
+    added (or `from_file`, for one document added before originals were kept), and re-index what
+    changed. A failure puts every file back as it was."""
+    folder = settings.seeds_dir
+    added = added_documents(folder)
+    if from_file is not None and len(source_ids) != 1:
+        raise InputError("--from FILE re-reads one document: give its source id")
+    report = ReimportReport()
+    for source_id in source_ids or added:
+        if source_id not in added:
+            report.rejected.append(f"{source_id}: not a document you added (see `assistant list`)")
+            continue
+        origin = from_file or kept_original(folder, source_id)
+        if origin is None:
+            report.not_kept.append(source_id)
+            continue
+        try:
+            candidate = replace(
+                prepare(origin, settings.load_limits, tuple(settings.allowed_types)), source_id=source_id
+            )
+        except InputError as exc:
+            report.rejected.append(str(exc))
+            continue
+        current = document_file(folder, source_id)
+        if (
+            current.is_file()
+            and current.read_text(encoding="utf-8") == candidate.text
+            and origin != from_file
+        ):
+            report.unchanged.append(source_id)
+        else:
+            report.updated.append(candidate)
+    if report.updated:
+        report.index = _written_and_indexed(settings, report.updated, steps)
+    return report
+
+
+def _written_and_indexed(settings: Settings, candidates: list[Candidate], steps: Steps | None) -> IndexReport:
+    """Write the documents (text, original, catalog) and index them; undone if anything fails."""
+    folder = settings.seeds_dir
+    touched = [path for c in candidates for path in (file_for(folder, c), original_for(folder, c))]
+    with undone_on_failure(folder, touched):
+        write(folder, candidates)
+        return build_index(settings, steps=steps)
 
 
 def remove_document(settings: Settings, source_id: str) -> IndexReport:
     folder = settings.seeds_dir
-    with undone_on_failure(folder, [document_file(folder, source_id)]):
+    original = kept_original(folder, source_id)
+    with undone_on_failure(folder, [document_file(folder, source_id), *([original] if original else [])]):
         if forget(folder, source_id) is None:
             raise InputError(f"there is no document {source_id!r} in {folder} (see `assistant list`)")
         return build_index(settings)

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import os
 import re
+import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from vectorstore.loading import (
 )
 from vectorstore.pdf_to_text import pages_to_text
 
+ORIGINALS = "originals"  # the subfolder where the files documents were read from are kept
 IMPORT_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".epub")
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -112,17 +114,46 @@ def undone_on_failure(folder: Path, files: Sequence[Path]) -> Iterator[None]:
         raise
 
 
-def write(folder: Path, candidates: list[Candidate]) -> None:
-    """Write the text files and their catalog entries."""
+def original_for(folder: Path, candidate: Candidate) -> Path:
+    """Where the file a document was read from is kept, so a better importer can read it again
+    (`assistant reimport`). The subfolder is never indexed: only the folder's own files are."""
+    return folder / ORIGINALS / f"{candidate.source_id}{candidate.origin.suffix.lower()}"
+
+
+def write(folder: Path, candidates: list[Candidate], keep_originals: bool = True) -> None:
+    """Write the text files, a copy of each original and their catalog entries; a candidate
+    whose source id is already there replaces that document's text (a re-import)."""
     catalog = _read_catalog(folder)
     for candidate in candidates:
         target = file_for(folder, candidate)
         target.write_text(candidate.text, encoding="utf-8")
-        table = tomlkit.table()
+        table = catalog.get(candidate.source_id) or tomlkit.table()
         table.update({"file": target.name, "title": candidate.title, "language": candidate.language})
-        table.add("added_from", candidate.origin.name)
+        original = original_for(folder, candidate)
+        if candidate.origin.resolve() != original.resolve():  # not a re-read of the kept copy
+            table["added_from"] = candidate.origin.name
+        if keep_originals and candidate.origin.resolve() != original.resolve():
+            original.parent.mkdir(exist_ok=True)
+            shutil.copyfile(candidate.origin, original)
+        if original.is_file():
+            table["original"] = original.relative_to(folder).as_posix()
         catalog[candidate.source_id] = table
     _write_catalog(folder, catalog)
+
+
+def added_documents(folder: Path) -> list[str]:
+    """Source ids of the documents a user added (not the seed articles), in catalog order."""
+    return [source_id for source_id, table in _read_catalog(folder).items() if "added_from" in table]
+
+
+def kept_original(folder: Path, source_id: str) -> Path | None:
+    """The original file kept for a document, or None (added before originals were kept, or a
+    seed article). Found among the kept files by name, never joined from the catalog's text."""
+    wanted = str(_read_catalog(folder).get(source_id, {}).get("original", ""))
+    kept = folder / ORIGINALS
+    if not wanted or not kept.is_dir():
+        return None
+    return next((p for p in kept.iterdir() if p.is_file() and f"{ORIGINALS}/{p.name}" == wanted), None)
 
 
 def document_file(folder: Path, source_id: str) -> Path:
@@ -132,7 +163,11 @@ def document_file(folder: Path, source_id: str) -> Path:
 
 
 def forget(folder: Path, source_id: str) -> Path | None:
-    """Remove a document's file and catalog entry; returns the file removed, or None if unknown."""
+    """Remove a document's file, its kept original and its catalog entry; returns the file
+    removed, or None if unknown."""
+    original = kept_original(folder, source_id)
+    if original is not None:
+        original.unlink()
     catalog = _read_catalog(folder)
     file = document_file(folder, source_id)
     if source_id not in catalog and not file.is_file():

@@ -185,3 +185,36 @@ def test_handbook_pages_are_added_with_progress_and_found_across_languages(index
     )
     citations = json.loads(cited.stdout)["citations"]
     assert any(c.get("section", "").startswith("8.5. Creating Accounts") for c in citations), citations
+
+
+def test_reimport_reads_added_documents_again_with_todays_importer(indexed):
+    page = next(p for p in HANDBOOK if "creating-accounts" in p.name)
+    (added,) = add_documents(indexed, [page]).added
+    folder = indexed.seeds_dir
+    kept = folder / "originals" / f"{added.source_id}.html"
+    assert kept.read_bytes() == page.read_bytes()
+    assert catalog(indexed)[added.source_id]["original"] == f"originals/{kept.name}"
+
+    # As an older importer stored it: every inline element on a line of its own.
+    stored = folder / f"{added.source_id}.txt"
+    stored.write_text(stored.read_text().replace(" adduser command", "\nadduser\ncommand"))
+    run_cli(indexed, "index", "--quiet")
+    again = run_cli(indexed, "reimport")
+    assert again.returncode == 0, again.stderr
+    assert f"re-read {added.source_id}" in again.stdout and "index: " in again.stdout
+    assert "This is typically done using the adduser command which takes" in stored.read_text()
+    assert catalog(indexed)[added.source_id]["added_from"] == page.name
+    assert f"unchanged: {added.source_id}" in run_cli(indexed, "reimport").stdout
+
+    # Added before originals were kept: said so, and `--from` gives the file.
+    kept.unlink()
+    missing = run_cli(indexed, "reimport", added.source_id)
+    assert missing.returncode == 2 and f"reimport {added.source_id} --from FILE" in missing.stdout
+    given = run_cli(indexed, "reimport", added.source_id, "--from", str(page))
+    assert given.returncode == 0, given.stderr
+    assert kept.is_file()
+
+    unknown = run_cli(indexed, "reimport", "000_6bcdbe225a7f1a32")
+    assert unknown.returncode == 2 and "not a document you added" in unknown.stdout
+    assert run_cli(indexed, "remove", added.source_id).returncode == 0
+    assert not kept.exists() and added.source_id not in catalog(indexed)
