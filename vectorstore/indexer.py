@@ -96,6 +96,7 @@ def plan_records(documents: Sequence[Document], chunking: ChunkingConfig) -> dic
             "sources": sorted({c.metadata["source"] for c in copies}),
             "spans": [f"{c.metadata['source']}:{c.metadata['start']}:{c.metadata['end']}" for c in copies],
             "title": first["title"],
+            "section": first.get("section", ""),
             "language": first["language"],
             "date": first["date"],
             "url": first["url"],
