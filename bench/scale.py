@@ -52,6 +52,8 @@ HANDBOOK_QUESTIONS = ROOT / "bench" / "handbook_questions.jsonl"
 HANDBOOK_LANGUAGES = ("en-US", "fr-FR", "vi-VN")
 INSTALLED_HANDBOOK = Path("/usr/share/doc/debian-handbook/html")
 HANDBOOK_CACHE = ROOT / "data" / "cache" / "debian-handbook"
+# The imported pages are cached per importer: a better importer must not be measured on old text.
+IMPORTER = "blocks-v1"
 MODES = ("full", "rescore")  # ASSISTANT_SPARSE_SEARCH: the sparse index in memory, or Chroma first
 # The largest size is searched once more per `ASSISTANT_SEARCH_TRANSLATIONS` policy: the question
 # also translated by the embedded model into English, or into each of the collection's other languages.
@@ -84,7 +86,7 @@ def page_key(language: str, page: str) -> str:
 
 def imported_pages(folder: Path, work: Path) -> dict[str, list[tuple[str, int]]]:
     """Every handbook page converted as `assistant add` converts HTML, cached as text files named
-    `<page key>.html.txt` under `work`; per language, (page key, characters) in page order."""
+    `<page key>.<IMPORTER>.txt` under `work`; per language, (page key, characters) in page order."""
     from assistant.settings import Settings
     from vectorstore.importing import prepare
 
@@ -95,7 +97,7 @@ def imported_pages(folder: Path, work: Path) -> dict[str, list[tuple[str, int]]]
         pages[language] = []
         for path in sorted((folder / language).glob("*.html")):
             key = page_key(language, path.stem)
-            text_file = work / f"{key}.html.txt"
+            text_file = work / f"{key}.{IMPORTER}.txt"
             if not text_file.exists():
                 text_file.write_text(prepare(path, limits).text, encoding="utf-8")
             pages[language].append((key, len(text_file.read_text(encoding="utf-8"))))
@@ -116,7 +118,7 @@ def build_collection(seeds: Path, pages: dict[str, list[tuple[str, int]]], texts
             if share <= 0 or (used + size > budget * 1.0001 and used):
                 break
             used += size
-            text = (texts / f"{key}.html.txt").read_text(encoding="utf-8")
+            text = (texts / f"{key}.{IMPORTER}.txt").read_text(encoding="utf-8")
             found = document_from_text(text, Path(f"{key}.txt"), None)
             candidates.append(
                 Candidate(
@@ -127,7 +129,7 @@ def build_collection(seeds: Path, pages: dict[str, list[tuple[str, int]]], texts
                     language=str(found.metadata["language"]),
                 )
             )
-    write(seeds, candidates)
+    write(seeds, candidates, keep_originals=False)  # the pages are read from the handbook's folder
     return len(candidates)
 
 
@@ -469,7 +471,6 @@ def main() -> None:
     result = {
         "bench": "scale",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "wall_minutes": round((time.perf_counter() - began) / 60, 1),
         "sizes": sizes,
         "growth": growth,
