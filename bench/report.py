@@ -48,7 +48,7 @@ def stamp(path: Path, data: dict[str, Any] | None = None) -> str:
         f" {digits[8:10]}:{digits[10:12]} UTC" if len(digits) >= 12 else ""
     )
     machine = (data or {}).get("machine")
-    where = summary(machine) if isinstance(machine, dict) else UNRECORDED_MACHINE
+    where = (summary(machine) if isinstance(machine, dict) else None) or UNRECORDED_MACHINE
     return f"*Measured {when} ({where}); from `bench/results/{path.name}`.*"
 
 

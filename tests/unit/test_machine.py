@@ -38,5 +38,6 @@ def test_a_table_footer_names_the_machine_its_json_records_or_says_it_did_not():
     assert "Intel(R) Xeon(R) Processor, avx2 avx512f, 2 cores, 24 GiB" in report.stamp(
         path, {"machine": machine}
     )
-    assert summary(machine) in report.stamp(path, {"machine": machine})
+    assert str(summary(machine)) in report.stamp(path, {"machine": machine})
     assert "CPU not recorded" in report.stamp(path, {})
+    assert "CPU not recorded" in report.stamp(path, {"machine": {"cpus": 2, "python": "3.11.7"}})
