@@ -81,12 +81,19 @@ def fuse_rankings(rankings: Sequence[Sequence[Hit]], weights: Sequence[float]) -
     return [replace(first[key], score=mean[key]) for key in order]
 
 
-def _best_first(scores: np.ndarray, ids: Sequence[str]) -> list[int]:
-    """Indices by score, best first, the same on every machine: scores are rounded to
-    `SCORE_DECIMALS` first, so a difference in the last bits (another CPU's kernels) is a tie, and
-    a tie goes to the smaller chunk id, not to the order the candidates happened to arrive in."""
-    rounded = np.round(scores.astype(np.float64), SCORE_DECIMALS)
-    return np.lexsort((np.asarray(ids), -rounded)).tolist()
+def _best_first(scores: np.ndarray, ids: Sequence[str], n: int | None = None) -> list[int]:
+    """Indices of the best `n` (default all) by score, best first, in an order that does not
+    depend on the machine: scores are rounded to `SCORE_DECIMALS` first, so a difference in the
+    last bits (another CPU's kernels) is a tie, and a tie goes to the smaller chunk id, not to the
+    order the candidates arrived in. Only the top `n` and their ties are sorted (a collection's
+    whole sparse ranking is thousands of scores)."""
+    rounded = -np.round(scores.astype(np.float64), SCORE_DECIMALS)
+    chosen = np.arange(len(rounded))
+    if n is not None and n < len(rounded):
+        cut = np.partition(rounded, n - 1)[n - 1]
+        chosen = np.flatnonzero(rounded <= cut)  # the top n, and any tied with the n-th
+    order = np.lexsort((np.asarray([ids[i] for i in chosen]), rounded[chosen]))
+    return chosen[order][:n].tolist()
 
 
 def _min_max(values: np.ndarray) -> np.ndarray:
@@ -175,7 +182,9 @@ class HybridRetriever(BaseRetriever):
             return []
         neighbours: dict[str, Document] = {str(doc.id): doc for doc, _ in dense_hits}
         dense: dict[str, float] = {str(doc.id): 1.0 - distance for doc, distance in dense_hits}
-        documents = dict(neighbours) if rescoring else dict(list(neighbours.items())[:n])
+        nearest = list(neighbours)  # the dense top n, cut in the machine-independent order
+        nearest = [nearest[i] for i in _best_first(np.array([dense[c] for c in nearest]), nearest, n)]
+        documents = dict(neighbours) if rescoring else {c: neighbours[c] for c in nearest}
         query_sparse = self.function.query_features(query)[1]
         near = SparseIndex.from_metadata(list(neighbours), [doc.metadata for doc in neighbours.values()])
         near_raw = near.raw_scores(query_sparse)
@@ -190,7 +199,7 @@ class HybridRetriever(BaseRetriever):
                 reference = (raw_all, index.languages)
             missing: list[str] = []  # sparse top passages outside the neighbourhood
             standardised = standardise(raw_all, index.languages, raw_all, index.languages)
-            for i in _best_first(standardised, index.ids)[:n]:
+            for i in _best_first(standardised, index.ids, n):
                 chunk_id = index.ids[i]
                 raw[chunk_id], languages[chunk_id] = float(raw_all[i]), index.languages[i]
                 if chunk_id in neighbours:

@@ -24,7 +24,8 @@ def swapped(order: list[int], scores: np.ndarray, margin: float) -> list[int]:
 
 
 def install(margin: float) -> None:
-    """Wraps `vectorstore.retriever._best_first`, the one place the retriever orders passages."""
+    """Wraps `vectorstore.retriever._best_first`, where the retriever orders each phrasing's
+    passages (the merge of several phrasings' rankings, by rank, is left as it is)."""
     from vectorstore import retriever
 
     original = retriever._best_first
@@ -32,8 +33,9 @@ def install(margin: float) -> None:
         return
 
     @functools.wraps(original)
-    def best_first(scores: np.ndarray, ids: Sequence[str]) -> list[int]:
-        return swapped(original(scores, ids), scores, margin)
+    def best_first(scores: np.ndarray, ids: Sequence[str], n: int | None = None) -> list[int]:
+        order = swapped(original(scores, ids, None if n is None else n + 1), scores, margin)
+        return order[:n]
 
     best_first.swaps_near_ties = True  # type: ignore[attr-defined]
     retriever._best_first = best_first

@@ -64,3 +64,11 @@ def test_the_near_tie_perturbation_swaps_close_neighbours_only():
     scores = np.array([0.90, 0.88, 0.87, 0.50, 0.49])
     assert swapped([0, 1, 2, 3, 4], scores, margin=0.05) == [1, 0, 2, 4, 3]
     assert swapped([0, 1, 2, 3, 4], scores, margin=0.0) == [0, 1, 2, 3, 4]
+
+
+def test_the_top_n_are_those_of_the_whole_ordering():
+    rng = np.random.default_rng(7)
+    scores = np.round(rng.random(500), 2).astype(np.float32)  # many ties
+    ids = [f"c{i:03d}" for i in rng.permutation(500)]
+    assert _best_first(scores, ids, 20) == _best_first(scores, ids)[:20]
+    assert _best_first(scores, ids, 600) == _best_first(scores, ids)
