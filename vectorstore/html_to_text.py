@@ -16,6 +16,8 @@ from inscriptis.model.config import ParserConfig
 from lxml import html as lxml_html
 from lxml.etree import ParserError
 
+from vectorstore.blocks import escaped
+
 HEADINGS = {f"h{level}": level for level in range(1, 7)}
 CODE = "pre"
 _CONFIG = ParserConfig(
@@ -23,44 +25,33 @@ _CONFIG = ParserConfig(
     annotation_rules={**{tag: [tag] for tag in HEADINGS}, CODE: [CODE]},
 )
 # Elements that are never the page's text: scripts, forms, and the site's furniture.
-_DROPPED_TAGS = (
-    "script",
-    "style",
-    "noscript",
-    "template",
-    "nav",
-    "header",
-    "footer",
-    "form",
-    "iframe",
-    "button",
-)
+_DROPPED_TAGS = ("script", "style", "noscript", "template", "nav", "form", "iframe", "button")
 _DROPPED_ROLES = ("navigation", "banner", "contentinfo", "search")
-# ... and elements whose class or id says they are navigation ("docnav", "navheader", "breadcrumb").
-_FURNITURE_NAME = re.compile(
-    r"(?:^|[-_ ])(?:nav\w*|\w*nav|breadcrumbs?|banner|menu|skip-link|pagination|pager|cookie\w*|share\w*)(?:$|[-_ ])",
+# A page's own header and footer, but not an article's or a section's (which hold its heading).
+_PAGE_FRAME = ("header", "footer")
+_CONTENT = ("main", "article", "section")
+# A class or id that says navigation: a whole token ("docnav", "navheader", "breadcrumb",
+# "site-nav"), never a part of one ("wy-nav-content-wrap" is Read the Docs' content).
+_FURNITURE_TOKEN = re.compile(
+    r"^(?:nav|navbar|navigation|docnav|navheader|navfooter|breadcrumbs?|banner|menu|menubar|skip-link|"
+    r"pagination|pager|cookie-banner|cookie-notice|share-buttons|social-share|"
+    r"(?:site|top|main|page|global)-(?:nav|navigation|menu|header|footer))$",
     re.IGNORECASE,
 )
+_PARSER = lxml_html.HTMLParser(encoding="utf-8")
 _BULLET = re.compile(r"^(?:[*•+]|\d+\.)\s+")
 
 
 def html_to_text(raw: str, with_title: bool = True) -> tuple[str, str]:
     """(title, text) of an HTML page; the text is empty when the page holds none. The page's
     `<title>` heads the text when no heading says it (`with_title`: not for a book's chapters)."""
-    try:
-        tree = lxml_html.document_fromstring(raw.encode("utf-8"))
+    try:  # the text is already decoded: a <meta charset> naming another encoding must not apply
+        tree = lxml_html.document_fromstring(raw.encode("utf-8"), parser=_PARSER)
     except (ParserError, ValueError):
         return "", ""
     title = " ".join((tree.findtext(".//title") or "").split())
-    for element in list(tree.iter()):
-        if not isinstance(element.tag, str) or element.getparent() is None:
-            continue
-        names = f"{element.get('class', '')} {element.get('id', '')}"
-        if (
-            element.tag in _DROPPED_TAGS
-            or element.get("role") in _DROPPED_ROLES
-            or (element.tag not in ("body", "main", "article") and _FURNITURE_NAME.search(names))
-        ):
+    for element in [e for e in tree.iter() if isinstance(e.tag, str) and _is_furniture(e)]:
+        if element.getparent() is not None:  # not inside one dropped already
             element.drop_tree()
     body = tree.find("body")
     annotated = get_annotated_text(
@@ -70,6 +61,21 @@ def html_to_text(raw: str, with_title: bool = True) -> tuple[str, str]:
     if with_title and title and not text.lstrip("# ").startswith(title):
         text = f"# {title}\n\n{text}" if text else ""
     return title, text
+
+
+def _is_furniture(element: lxml_html.HtmlElement) -> bool:
+    """Navigation and page frame; never an element that holds the page's content."""
+    if element.getparent() is None or element.tag in ("body", *_CONTENT):
+        return False
+    if element.tag in _DROPPED_TAGS or element.get("role") in _DROPPED_ROLES:
+        return True
+    tokens = [*element.get("class", "").split(), element.get("id", "")]
+    named = any(_FURNITURE_TOKEN.match(token) for token in tokens if token)
+    framed = element.tag in _PAGE_FRAME and not any(a.tag in _CONTENT for a in element.iterancestors())
+    # Named or placed like furniture, but holding a heading or an article: content, kept.
+    return (named or framed) and not any(
+        isinstance(d.tag, str) and (d.tag in _CONTENT or d.tag in HEADINGS) for d in element.iterdescendants()
+    )
 
 
 def _markdown(text: str, labels: list[tuple[int, int, str]]) -> str:
@@ -99,7 +105,7 @@ def _markdown(text: str, labels: list[tuple[int, int, str]]) -> str:
         if mark in HEADINGS:
             out += ["", "#" * HEADINGS[mark] + " " + words, ""]
         else:
-            out.append(_BULLET.sub("- ", words, count=1))
+            out.append(escaped(_BULLET.sub("- ", words, count=1)))
     if in_code:
         _close_code(out)
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()

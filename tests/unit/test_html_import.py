@@ -139,3 +139,14 @@ def test_pdf_lines_are_rejoined_into_sentences_and_ligatures_normalised():
     )
     assert "- a list item" in lines and "- another item" in lines
     assert not any(line.startswith("Handbook") or line in ("1", "2", "3") for line in lines)
+
+
+def test_a_pages_content_is_kept_whatever_its_wrappers_are_named():
+    # Read the Docs wraps the content in "wy-nav-content-wrap"; an article's <header> holds its title.
+    _title, text = html_to_text(
+        "<html><head><meta charset='windows-1252'><title>Café</title></head><body>"
+        "<div class='wy-nav-content-wrap'><article><header><h1>Café Hà Nội</h1></header>"
+        "<p>Un café à Hà Nội.</p></article></div>"
+        "<div class='navbar'>Home | About</div><footer>© 2026</footer></body></html>"
+    )
+    assert text == "# Café Hà Nội\n\nUn café à Hà Nội."  # decoded once: no "CafÃ©"
