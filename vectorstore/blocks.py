@@ -14,7 +14,7 @@ from typing import Literal
 
 from vectorstore.cleaning import Span, kept_line_spans
 
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(\S.*?)[ \t#]*$")
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(\S.*?)(?:[ \t]+#+)?[ \t]*$")  # "## C# ##" is "C#"
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
 
 
@@ -23,6 +23,12 @@ class Block:
     kind: Literal["prose", "heading", "code"]
     span: Span  # a heading's span is its title, without the #s
     level: int = 0  # a heading's level (1 for #)
+
+
+def escaped(line: str) -> str:
+    """A converted line of prose that would read as a heading ("# apt install foo", a root
+    prompt) or a fence, escaped as Markdown escapes it."""
+    return "\\" + line if _HEADING.match(line) or _FENCE.match(line) else line
 
 
 def _lines(text: str) -> list[Span]:
@@ -34,10 +40,25 @@ def _lines(text: str) -> list[Span]:
     return spans
 
 
+def _prose_only(text: str) -> str:
+    """`text` with its heading, fence and code lines blanked (offsets kept), for the furniture
+    rules: a closing fence or a repeated heading is not a menu label that repeats."""
+    masked = list(text)
+    fence: str | None = None
+    for start, end in _lines(text):
+        line = text[start:end]
+        opened = _FENCE.match(line)
+        if fence is not None or opened or _HEADING.match(line):
+            masked[start:end] = " " * (end - start)
+        if opened and (fence is None or opened.group(1) == fence):
+            fence = opened.group(1) if fence is None else None
+    return "".join(masked)
+
+
 def blocks(text: str) -> list[Block]:
     """The document's blocks in order. Without headings or fences, the prose blocks are exactly
     `kept_line_spans(text)`: the seed articles chunk as they always have."""
-    kept = set(kept_line_spans(text))
+    kept = set(kept_line_spans(_prose_only(text)))
     result: list[Block] = []
     code: list[Span] = []
     fence: str | None = None
@@ -46,8 +67,7 @@ def blocks(text: str) -> list[Block]:
         opened = _FENCE.match(line)
         if fence is not None:
             if opened and opened.group(1) == fence:
-                if code:
-                    result.append(Block("code", (code[0][0], code[-1][1])))
+                _add_code(result, text, code)
                 code, fence = [], None
             elif line.strip() or code:
                 code.append((start, end))
@@ -64,9 +84,15 @@ def blocks(text: str) -> list[Block]:
             )
         elif stripped in kept:
             result.append(Block("prose", stripped))
-    if code:  # an unclosed fence runs to the end, as Markdown renders it
-        result.append(Block("code", (code[0][0], code[-1][1])))
+    _add_code(result, text, code)  # an unclosed fence runs to the end, as Markdown renders it
     return result
+
+
+def _add_code(result: list[Block], text: str, lines: list[Span]) -> None:
+    while lines and not text[lines[-1][0] : lines[-1][1]].strip():  # no blank last line
+        lines = lines[:-1]
+    if lines:
+        result.append(Block("code", (lines[0][0], lines[-1][1])))
 
 
 def code_lines(text: str, block: Block, max_chars: int) -> list[Span]:

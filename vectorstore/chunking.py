@@ -120,7 +120,7 @@ def pack_sentences(text: str, config: ChunkingConfig) -> list[Chunk]:
     target size, with a sentence of overlap; a chunk never spans two sections."""
     chunks: list[Chunk] = []
     for section, units in sections(text, config.max_sentence_chars):
-        for group in _packed(units, config):
+        for group in _packed(units, config, headed=bool(section)):
             chunks.append(_make_chunk(text, group, len(chunks), section))
     return chunks
 
@@ -136,20 +136,26 @@ def sections(text: str, max_chars: int) -> list[tuple[str, list[Span]]]:
             title = text[block.span[0] : block.span[1]]
             path = [(level, t) for level, t in path if level < block.level] + [(block.level, title)]
             found.append((SECTION_SEPARATOR.join(t for _, t in path), [block.span]))
-        elif block.kind == "code":
-            found[-1][1].extend(code_lines(text, block, max_chars))
+        elif block.kind == "code":  # whole lines; a line longer than a chunk is cut as prose is
+            found[-1][1].extend(
+                piece
+                for run in code_lines(text, block, max_chars)
+                for piece in _split_long(text, run, max_chars)
+            )
         else:
             found[-1][1].extend(sentence_spans(text, block.span, max_chars))
     headings = {b.span for b in parts if b.kind == "heading"}
     return [(section, units) for section, units in found if units and not set(units) <= headings]
 
 
-def _packed(units: list[Span], config: ChunkingConfig) -> list[list[Span]]:
+def _packed(units: list[Span], config: ChunkingConfig, headed: bool = False) -> list[list[Span]]:
+    """Units packed greedily; a section's heading (`headed`: the first unit) always goes with
+    the unit after it, never alone in a chunk."""
     groups: list[list[Span]] = []
     i = 0
     while i < len(units):
-        j = i + 1
-        size = units[i][1] - units[i][0]
+        j = i + 2 if headed and i == 0 and len(units) > 1 else i + 1
+        size = sum(b - a + 1 for a, b in units[i:j]) - 1
         while j < len(units) and size + 1 + units[j][1] - units[j][0] <= config.target_chars:
             size += 1 + units[j][1] - units[j][0]
             j += 1

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from vectorstore.blocks import escaped
+
 _HEADING_STYLE = re.compile(r"^(?:heading|titre|tiêu đề)\s*(\d)$", re.IGNORECASE)
 
 
@@ -23,9 +25,11 @@ def docx_to_text(path: Path) -> tuple[str, str]:
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             for row in block.rows:
-                cells = [" ".join(cell.text.split()) for cell in row.cells]
+                # A merged cell is listed once per grid column it spans: keep it once.
+                unique = {id(cell._tc): cell for cell in row.cells}.values()
+                cells = [" ".join(cell.text.split()) for cell in unique]
                 if any(cells):
-                    lines.append(" | ".join(dict.fromkeys(cells)))  # a merged cell repeats
+                    lines.append(" | ".join(cells))
             lines.append("")
             continue
         words = " ".join(block.text.split())
@@ -34,10 +38,10 @@ def docx_to_text(path: Path) -> tuple[str, str]:
         style = block.style.name if block.style is not None else ""
         level = _HEADING_STYLE.match(style)
         if style == "Title" or level:
-            lines += ["", "#" * (int(level.group(1)) if level else 1) + " " + words, ""]
+            lines += ["", "#" * min(int(level.group(1)) if level else 1, 6) + " " + words, ""]
             title = title or words
         elif style.startswith("List"):
             lines.append(f"- {words}")
         else:
-            lines.append(words)
+            lines.append(escaped(words))
     return title, re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

@@ -16,7 +16,6 @@ from langchain_core.documents import Document
 
 from vectorstore.blocks import blocks
 from vectorstore.catalog import CATALOG_FILE, CatalogEntry, load_catalog
-from vectorstore.cleaning import kept_line_spans
 from vectorstore.languages import detect_language
 
 TEXT_SUFFIXES = (".txt", ".md")
@@ -64,7 +63,7 @@ def check_text(name: str, text: str) -> str:
     """`text`, or an `InputError` when nothing in it is worth indexing."""
     if not text.strip():
         raise InputError(f"{name}: the file is empty")
-    if not kept_line_spans(text):
+    if not any(block.kind != "code" for block in blocks(text)):
         raise InputError(f"{name}: no article text left once page furniture is removed")
     return text
 
@@ -84,9 +83,12 @@ def load_document(path: Path, entry: CatalogEntry | None, limits: LoadLimits) ->
 
 def document_from_text(text: str, path: Path, entry: CatalogEntry | None) -> Document:
     """The `Document` for checked text stored at `path`; without a catalog entry, the title is
-    the first kept line and the language is detected."""
+    its first heading or kept line, and the language is detected."""
     if entry is None:
-        first_line = next(text[a:b] for a, b in (block.span for block in blocks(text)))
+        first = next((b for b in blocks(text) if b.kind != "code"), None)
+        if first is None:
+            raise InputError(f"{path.name}: no text to index (only code)")
+        first_line = text[first.span[0] : first.span[1]].splitlines()[0]
         entry = CatalogEntry(
             source_id=path.stem,
             file=path.name,
