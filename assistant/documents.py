@@ -14,7 +14,6 @@ from vectorstore.importing import (
     Candidate,
     added_documents,
     document_file,
-    file_for,
     forget,
     kept_original,
     known_texts,
@@ -147,7 +146,9 @@ def reimport_documents(
 def _written_and_indexed(settings: Settings, candidates: list[Candidate], steps: Steps | None) -> IndexReport:
     """Write the documents (text, original, catalog) and index them; undone if anything fails."""
     folder = settings.seeds_dir
-    touched = [path for c in candidates for path in (file_for(folder, c), original_for(folder, c))]
+    touched = [document_file(folder, c.source_id) for c in candidates]
+    touched += [original_for(folder, c) for c in candidates]
+    touched += [kept for c in candidates if (kept := kept_original(folder, c.source_id)) is not None]
     with undone_on_failure(folder, touched):
         write(folder, candidates)
         return build_index(settings, steps=steps)

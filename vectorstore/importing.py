@@ -37,6 +37,7 @@ from vectorstore.pdf_to_text import pages_to_text
 ORIGINALS = "originals"  # the subfolder where the files documents were read from are kept
 IMPORT_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".epub")
 _SLUG = re.compile(r"[^a-z0-9]+")
+_SOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # what the importer writes, and the seeds' ids
 
 
 @dataclass(frozen=True)
@@ -67,12 +68,13 @@ def prepare(path: Path, limits: LoadLimits, allowed: tuple[str, ...] = IMPORT_SU
         raise InputError(
             f"{path.name}: {suffix or 'no extension'} is not an accepted type ({', '.join(allowed)})"
         )
+    title = ""  # the document's own title, where its format has one (<title>, Word's, the book's)
     if suffix == ".pdf":
         text = _pdf_text(path, limits)
     elif suffix in (".html", ".htm"):
-        text = _html_text(path, limits)
+        title, text = _html_text(path, limits)
     elif suffix in (".docx", ".epub"):
-        text = _packaged_text(path, limits)
+        title, text = _packaged_text(path, limits)
     else:
         text = read_text(path, limits)
     text = check_text(path.name, normalized(text))
@@ -84,7 +86,7 @@ def prepare(path: Path, limits: LoadLimits, allowed: tuple[str, ...] = IMPORT_SU
         origin=path,
         source_id=source_id,
         text=text,
-        title=str(document.metadata["title"]),
+        title=title[:120] or str(document.metadata["title"]),
         language=str(document.metadata["language"]),
     )
 
@@ -125,11 +127,18 @@ def write(folder: Path, candidates: list[Candidate], keep_originals: bool = True
     whose source id is already there replaces that document's text (a re-import)."""
     catalog = _read_catalog(folder)
     for candidate in candidates:
-        target = file_for(folder, candidate)
+        table = catalog.get(candidate.source_id)
+        if table is None:  # a new document
+            table = tomlkit.table()
+            table.update({"title": candidate.title, "language": candidate.language})
+        # A re-import keeps the title and language the user may have corrected, and the file.
+        target = document_file(folder, candidate.source_id)
         target.write_text(candidate.text, encoding="utf-8")
-        table = catalog.get(candidate.source_id) or tomlkit.table()
-        table.update({"file": target.name, "title": candidate.title, "language": candidate.language})
+        table["file"] = target.name
         original = original_for(folder, candidate)
+        replaced = kept_original(folder, candidate.source_id)
+        if keep_originals and replaced is not None and replaced != original:
+            replaced.unlink()  # re-read from a file of another type
         if candidate.origin.resolve() != original.resolve():  # not a re-read of the kept copy
             table["added_from"] = candidate.origin.name
         if keep_originals and candidate.origin.resolve() != original.resolve():
@@ -142,8 +151,19 @@ def write(folder: Path, candidates: list[Candidate], keep_originals: bool = True
 
 
 def added_documents(folder: Path) -> list[str]:
-    """Source ids of the documents a user added (not the seed articles), in catalog order."""
-    return [source_id for source_id, table in _read_catalog(folder).items() if "added_from" in table]
+    """Source ids of the documents a user added (not the seed articles), in catalog order; an id
+    that could name a path outside the folder is not one the importer wrote, and is left out."""
+    return [
+        source_id
+        for source_id, table in _read_catalog(folder).items()
+        if "added_from" in table and _SOURCE_ID.match(source_id)
+    ]
+
+
+def _safe(source_id: str) -> str:
+    if not _SOURCE_ID.match(source_id):
+        raise InputError(f"{source_id!r} is not a document id")
+    return source_id
 
 
 def kept_original(folder: Path, source_id: str) -> Path | None:
@@ -159,7 +179,9 @@ def kept_original(folder: Path, source_id: str) -> Path | None:
 def document_file(folder: Path, source_id: str) -> Path:
     """Where a document's text lives: its catalog entry's file, else `<source id>.txt`."""
     entry = _read_catalog(folder).get(source_id)
-    return folder / (str(entry["file"]) if entry is not None and "file" in entry else f"{source_id}.txt")
+    named = str(entry["file"]) if entry is not None and "file" in entry else ""
+    plain = named and Path(named).name == named and not named.startswith(".")  # never outside the folder
+    return folder / (named if plain else f"{_safe(source_id)}.txt")
 
 
 def forget(folder: Path, source_id: str) -> Path | None:
@@ -217,21 +239,21 @@ def _pdf_text(path: Path, limits: LoadLimits) -> str:
     return text
 
 
-def _html_text(path: Path, limits: LoadLimits) -> str:
-    _title, text = html_to_text(read_text(path, limits))
+def _html_text(path: Path, limits: LoadLimits) -> tuple[str, str]:
+    title, text = html_to_text(read_text(path, limits))
     if not text.strip():
         raise InputError(f"{path.name}: no text in this HTML page")
-    return text
+    return title, text
 
 
-def _packaged_text(path: Path, limits: LoadLimits) -> str:
+def _packaged_text(path: Path, limits: LoadLimits) -> tuple[str, str]:
     """A Word document's or an EPUB book's text (both are zip packages of XML)."""
     check_size(path, limits)
     kind = "Word document" if path.suffix.lower() == ".docx" else "EPUB book"
     try:
-        _title, text = docx_to_text(path) if kind == "Word document" else epub_to_text(path)
+        title, text = docx_to_text(path) if kind == "Word document" else epub_to_text(path)
     except Exception as exc:  # python-docx and ebooklib raise many types for a damaged package
         raise InputError(f"{path.name}: not a readable {kind} ({type(exc).__name__})") from exc
     if not text.strip():
         raise InputError(f"{path.name}: no text in this {kind}")
-    return text
+    return title, text

@@ -7,6 +7,7 @@ import re
 import tomllib
 
 import pytest
+import tomlkit
 
 from assistant.documents import add_documents, remove_document
 from assistant.retrieval import build_index, client_for, make_retriever
@@ -195,7 +196,12 @@ def test_reimport_reads_added_documents_again_with_todays_importer(indexed):
     assert kept.read_bytes() == page.read_bytes()
     assert catalog(indexed)[added.source_id]["original"] == f"originals/{kept.name}"
 
-    # As an older importer stored it: every inline element on a line of its own.
+    # As an older importer stored it: every inline element on a line of its own; and a title
+    # the user corrected by hand, which a re-import keeps.
+    catalog_file = folder / "catalog.toml"
+    edited = tomlkit.parse(catalog_file.read_text())
+    edited[added.source_id]["title"] = "Accounts"
+    catalog_file.write_text(tomlkit.dumps(edited))
     stored = folder / f"{added.source_id}.txt"
     stored.write_text(stored.read_text().replace(" adduser command", "\nadduser\ncommand"))
     run_cli(indexed, "index", "--quiet")
@@ -204,6 +210,7 @@ def test_reimport_reads_added_documents_again_with_todays_importer(indexed):
     assert f"re-read {added.source_id}" in again.stdout and "index: " in again.stdout
     assert "This is typically done using the adduser command which takes" in stored.read_text()
     assert catalog(indexed)[added.source_id]["added_from"] == page.name
+    assert catalog(indexed)[added.source_id]["title"] == "Accounts"
     assert f"unchanged: {added.source_id}" in run_cli(indexed, "reimport").stdout
 
     # Added before originals were kept: said so, and `--from` gives the file.
@@ -216,5 +223,7 @@ def test_reimport_reads_added_documents_again_with_todays_importer(indexed):
 
     unknown = run_cli(indexed, "reimport", "000_6bcdbe225a7f1a32")
     assert unknown.returncode == 2 and "not a document you added" in unknown.stdout
+    outside = run_cli(indexed, "remove", "../catalog")
+    assert outside.returncode == 2 and "not a document id" in outside.stderr
     assert run_cli(indexed, "remove", added.source_id).returncode == 0
     assert not kept.exists() and added.source_id not in catalog(indexed)
