@@ -10,7 +10,7 @@ from typing import Any
 from langchain_core.documents import Document
 from pydantic import BaseModel, Field
 
-from vectorstore.chunking import SECTION_SEPARATOR
+from vectorstore.blocks import SECTION_SEPARATOR
 
 
 class Passage(BaseModel):

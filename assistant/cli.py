@@ -76,6 +76,7 @@ def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
                 "source": doc.metadata["source"],
                 "sources": doc.metadata.get("sources", [doc.metadata["source"]]),
                 "title": doc.metadata["title"],
+                "section": doc.metadata.get("section", ""),
                 "language": doc.metadata["language"],
                 "url": doc.metadata.get("url") or None,
                 "score": doc.metadata["score"],

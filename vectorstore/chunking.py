@@ -16,10 +16,9 @@ from typing import Any
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter, TextSplitter
 
-from vectorstore.blocks import blocks, code_lines
+from vectorstore.blocks import SECTION_SEPARATOR, blocks, code_lines
 from vectorstore.cleaning import Span
 
-SECTION_SEPARATOR = " › "
 # A sentence ends at . ! ? … (plus closing quotes/brackets) followed by white space.
 _SENTENCE_BOUNDARY = re.compile(r"(?<=[.!?…])[\"'”’»)\]]*\s+")
 # Words after which a period does not end a sentence.

@@ -31,8 +31,11 @@ def pages_to_text(pages: Sequence[str]) -> str:
     furniture = _running_lines(lined)
     paragraphs: list[str] = []
     for lines in lined:
+        edges = {0, 1, len(lines) - 2, len(lines) - 1}  # a page number stands at the top or bottom
         kept = [
-            line for line in lines if line and not _PAGE_NUMBER.match(line) and _shape(line) not in furniture
+            line
+            for number, line in enumerate(lines)
+            if line and not (number in edges and _PAGE_NUMBER.match(line)) and _shape(line) not in furniture
         ]
         page = _paragraphs(kept)
         if (
