@@ -15,10 +15,19 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from assistant.settings import Settings
-from vectorstore.cleaning import kept_line_spans
+from vectorstore.blocks import blocks
 from vectorstore.loading import load_source
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One block of the article as the page shows it: a line of prose, a heading, a code block."""
+
+    kind: str  # "prose", "heading" or "code"
+    html: Markup
+    level: int = 0  # a heading's level: 1 is the document's top heading
 
 
 @dataclass(frozen=True)
@@ -28,7 +37,7 @@ class Article:
     language: str
     date: str | None
     url: str | None
-    paragraphs: list[Markup]
+    paragraphs: list[Paragraph]
     highlighted: bool
     quoted: bool = False
 
@@ -92,14 +101,15 @@ def render_missing(source: str) -> str:
 
 def _paragraphs(
     text: str, span: tuple[int, int] | None, quote: tuple[int, int] | None = None
-) -> tuple[list[Markup], bool]:
-    """One escaped paragraph per kept line; the part inside `span` wrapped in <mark>, the part
-    inside `quote` in <mark class="quote">, the first mark carrying id="passage" for the scroll
-    target."""
+) -> tuple[list[Paragraph], bool]:
+    """One escaped paragraph per block (a kept line, a heading without its #s, a code block
+    without its fences); the part inside `span` wrapped in <mark>, the part inside `quote` in
+    <mark class="quote">, the first mark carrying id="passage" for the scroll target."""
     spans = [(s, kind) for s, kind in ((span, ""), (quote, "quote")) if s is not None]
-    paragraphs: list[Markup] = []
+    paragraphs: list[Paragraph] = []
     marked = False
-    for a, b in kept_line_spans(text):
+    for block in blocks(text):
+        a, b = block.span
         cuts = sorted({a, b, *(x for (lo, hi), _ in spans for x in (lo, hi) if a < x < b)})
         paragraph = Markup("")
         for lo, hi in itertools.pairwise(cuts):
@@ -111,5 +121,5 @@ def _paragraphs(
             style = ' class="quote"' if "quote" in kinds else ""
             paragraph += Markup(f"<mark{anchor}{style}>") + escape(text[lo:hi]) + Markup("</mark>")
             marked = True
-        paragraphs.append(paragraph)
+        paragraphs.append(Paragraph(block.kind, paragraph, block.level))
     return paragraphs, marked

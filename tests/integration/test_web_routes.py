@@ -148,3 +148,16 @@ def test_an_articles_folder_that_is_gone_is_a_404_not_a_server_error(indexed_set
     with TestClient(create_app(settings), raise_server_exceptions=False) as gone:
         page = gone.get(f"/articles/{SOURCE}")
     assert page.status_code == 404 and "Article not found" in page.text
+
+
+def test_an_imported_page_shows_its_headings_and_code_not_their_markdown(settings_for):
+    settings = settings_for()
+    text = "# Configuring DHCP\n\nEdit the configuration file:\n\n```\nsubnet 192.168.0.0 {\n}\n```\n\n## Zones\n\nA zone.\n"
+    (settings.seeds_dir / "dhcp-page.txt").write_text(text)
+    start = text.index("Edit")
+    end = text.index("}") + 1
+    page = render_article(load_article(settings, "dhcp-page", start, end))
+    assert "<h2>Configuring DHCP</h2>" in page and "<h3>Zones</h3>" in page
+    assert '<p><mark id="passage">Edit the configuration file:</mark></p>' in page
+    assert '<pre><code><mark>subnet 192.168.0.0 {\n}</mark></code></pre>' in page
+    assert "```" not in page and "# Configuring" not in page
