@@ -171,8 +171,11 @@ def _make_chunk(text: str, sentences: list[Span], index: int, section: str = "")
     parts: list[str] = []
     for k, (start, end) in enumerate(sentences):
         if k:
+            # White space is kept as it stands (a blank line too), so a sentence's place in the
+            # chunk is its place in the document; anything else between (a closing quote, a
+            # dropped line, a fence) becomes one space or one line break.
             between = text[sentences[k - 1][1] : start]
-            parts.append("\n" if "\n" in between else " ")
+            parts.append(between if not between.strip() else "\n" if "\n" in between else " ")
         parts.append(text[start:end])
     return Chunk("".join(parts), sentences[0][0], sentences[-1][1], index, section)
 

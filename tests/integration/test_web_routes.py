@@ -159,5 +159,5 @@ def test_an_imported_page_shows_its_headings_and_code_not_their_markdown(setting
     page = render_article(load_article(settings, "dhcp-page", start, end))
     assert "<h2>Configuring DHCP</h2>" in page and "<h3>Zones</h3>" in page
     assert '<p><mark id="passage">Edit the configuration file:</mark></p>' in page
-    assert '<pre><code><mark>subnet 192.168.0.0 {\n}</mark></code></pre>' in page
+    assert "<pre><code><mark>subnet 192.168.0.0 {\n}</mark></code></pre>" in page
     assert "```" not in page and "# Configuring" not in page

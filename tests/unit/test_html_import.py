@@ -87,8 +87,8 @@ def test_a_chunk_never_spans_two_sections():
     text = "# A\n\nOne sentence here. Another one.\n\n## B\n\nThird sentence.\n"
     chunks = pack_sentences(text, ChunkingConfig(target_chars=1000))
     assert [(c.section, c.text) for c in chunks] == [
-        ("A", "A\nOne sentence here. Another one."),
-        ("A › B", "B\nThird sentence."),
+        ("A", "A\n\nOne sentence here. Another one."),
+        ("A › B", "B\n\nThird sentence."),
     ]
 
 
@@ -150,3 +150,12 @@ def test_a_pages_content_is_kept_whatever_its_wrappers_are_named():
         "<div class='navbar'>Home | About</div><footer>© 2026</footer></body></html>"
     )
     assert text == "# Café Hà Nội\n\nUn café à Hà Nội."  # decoded once: no "CafÃ©"
+
+
+def test_a_chunk_is_the_documents_own_text_between_its_offsets():
+    # So the article view marks the cited sentence exactly where the chunk has it.
+    _title, text = html_to_text(page("en-creating-accounts"))
+    chunks = pack_sentences(text, ChunkingConfig())
+    assert any("\n\n" in c.text for c in chunks), "a heading and its paragraph, a blank line apart"
+    for chunk in chunks:
+        assert text[chunk.start : chunk.end] == chunk.text
