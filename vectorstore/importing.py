@@ -105,6 +105,7 @@ def undone_on_failure(folder: Path, files: Sequence[Path]) -> Iterator[None]:
     """If the block fails, put the catalog and `files` back byte for byte (deleting the ones that
     did not exist): a failed add or remove leaves the articles folder exactly as it was."""
     before = {path: path.read_bytes() if path.is_file() else None for path in [folder / CATALOG_FILE, *files]}
+    new_folders = {path.parent for path in files if not path.parent.exists()}  # originals/, the first time
     try:
         yield
     except BaseException:
@@ -113,6 +114,9 @@ def undone_on_failure(folder: Path, files: Sequence[Path]) -> Iterator[None]:
                 path.unlink(missing_ok=True)
             else:
                 path.write_bytes(content)
+        for made in new_folders:
+            with contextlib.suppress(OSError):  # not empty: something else was put there meanwhile
+                made.rmdir()
         raise
 
 
