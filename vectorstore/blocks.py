@@ -41,50 +41,65 @@ def _lines(text: str) -> list[Span]:
     return spans
 
 
-def _prose_only(text: str) -> str:
-    """`text` with its heading, fence and code lines blanked (offsets kept), for the furniture
-    rules: a closing fence or a repeated heading is not a menu label that repeats."""
-    masked = list(text)
+LineKind = Literal["fence", "code", "heading", "other"]
+
+
+def _classified(text: str) -> list[tuple[Span, LineKind]]:
+    """Each line with what it is: a fence, a line inside a fenced block, a heading, or other
+    (prose or furniture). One walk, so every reader of the text agrees on where code is."""
+    result: list[tuple[Span, LineKind]] = []
     fence: str | None = None
     for start, end in _lines(text):
         line = text[start:end]
         opened = _FENCE.match(line)
-        if fence is not None or opened or _HEADING.match(line):
+        if fence is not None:
+            closes = bool(opened and opened.group(1) == fence)
+            result.append(((start, end), "fence" if closes else "code"))
+            fence = None if closes else fence
+        elif opened:
+            result.append(((start, end), "fence"))
+            fence = opened.group(1)
+        else:
+            result.append(((start, end), "heading" if _HEADING.match(line) else "other"))
+    return result
+
+
+def _prose_only(text: str, lines: list[tuple[Span, LineKind]]) -> str:
+    """`text` with its heading, fence and code lines blanked (offsets kept), for the furniture
+    rules: a closing fence or a repeated heading is not a menu label that repeats."""
+    masked = list(text)
+    for (start, end), kind in lines:
+        if kind != "other":
             masked[start:end] = " " * (end - start)
-        if opened and (fence is None or opened.group(1) == fence):
-            fence = opened.group(1) if fence is None else None
     return "".join(masked)
 
 
 def blocks(text: str) -> list[Block]:
     """The document's blocks in order. Without headings or fences, the prose blocks are exactly
     `kept_line_spans(text)`: the seed articles chunk as they always have."""
-    kept = set(kept_line_spans(_prose_only(text)))
+    lines = _classified(text)
+    kept = set(kept_line_spans(_prose_only(text, lines)))
     result: list[Block] = []
     code: list[Span] = []
-    fence: str | None = None
-    for start, end in _lines(text):
+    for (start, end), kind in lines:
         line = text[start:end]
-        opened = _FENCE.match(line)
-        if fence is not None:
-            if opened and opened.group(1) == fence:
-                _add_code(result, text, code)
-                code, fence = [], None
-            elif line.strip() or code:
+        if kind == "code":
+            if line.strip() or code:
                 code.append((start, end))
-            continue
-        if opened:
-            fence = opened.group(1)
-            continue
-        stripped = (start + len(line) - len(line.lstrip()), start + len(line.rstrip()))
-        heading = _HEADING.match(line)
-        if heading:
+        elif kind == "fence":
+            _add_code(result, text, code)  # closes a block (an opening fence finds none open)
+            code = []
+        elif kind == "heading":
+            heading = _HEADING.match(line)
+            assert heading is not None
             title_start = start + heading.start(2)
             result.append(
                 Block("heading", (title_start, title_start + len(heading.group(2))), len(heading.group(1)))
             )
-        elif stripped in kept:
-            result.append(Block("prose", stripped))
+        else:
+            stripped = (start + len(line) - len(line.lstrip()), start + len(line.rstrip()))
+            if stripped in kept:
+                result.append(Block("prose", stripped))
     _add_code(result, text, code)  # an unclosed fence runs to the end, as Markdown renders it
     return result
 
