@@ -22,6 +22,7 @@ class Passage(BaseModel):
     sources: list[str]
     title: str
     section: str = Field("", description="The headings the passage stands under, 'A › B'.")
+    page: int | None = Field(None, description="The PDF page the passage starts on.")
     language: str
     url: str | None = None
     date: str | None = None
@@ -43,6 +44,7 @@ class Passage(BaseModel):
             sources=list(meta.get("sources") or [meta["source"]]),
             title=meta["title"],
             section=str(meta.get("section") or ""),
+            page=int(meta["page"]) if meta.get("page") else None,
             language=meta["language"],
             url=meta.get("url") or None,
             date=meta.get("date") or None,
@@ -57,8 +59,8 @@ class Passage(BaseModel):
 
     @property
     def heading(self) -> str:
-        """The title, and the section when the document has headings: what a citation shows."""
-        return heading(self.title, self.section)
+        """The title, and the section and page when the document has them: what a citation shows."""
+        return heading(self.title, self.section, self.page)
 
 
 class Citation(BaseModel):
@@ -68,6 +70,7 @@ class Citation(BaseModel):
     source: str
     title: str
     section: str = ""
+    page: int | None = None
     url: str | None
     passage: str
     chunk_id: str
@@ -84,6 +87,7 @@ class Citation(BaseModel):
             source=passage.source,
             title=passage.title,
             section=passage.section,
+            page=passage.page,
             url=passage.url,
             passage=passage.text,
             chunk_id=passage.chunk_id,
@@ -94,17 +98,16 @@ class Citation(BaseModel):
 
     @property
     def heading(self) -> str:
-        return heading(self.title, self.section)
+        return heading(self.title, self.section, self.page)
 
 
-def heading(title: str, section: str) -> str:
-    """ "Title › Section" (the section without the title when it repeats it), or the title."""
-    if not section:
-        return title
-    path = section.split(SECTION_SEPARATOR)
+def heading(title: str, section: str, page: int | None = None) -> str:
+    """ "Title › Section, p. 12": the section without the title when it repeats it, the page when
+    the document is a PDF."""
+    path = section.split(SECTION_SEPARATOR) if section else []
     if path and path[0] == title:
         path = path[1:]
-    return SECTION_SEPARATOR.join([title, *path])
+    return SECTION_SEPARATOR.join([title, *path]) + (f", p. {page}" if page else "")
 
 
 class Quote(BaseModel):

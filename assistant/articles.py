@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from assistant.settings import Settings
-from vectorstore.blocks import blocks
+from vectorstore.blocks import blocks, page_at
 from vectorstore.loading import load_source
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -25,9 +25,9 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 class Paragraph:
     """One block of the article as the page shows it: a line of prose, a heading, a code block."""
 
-    kind: str  # "prose", "heading" or "code"
+    kind: str  # "prose", "heading", "code", or "page" (where a PDF's page begins)
     html: Markup
-    level: int = 0  # a heading's level: 1 is the document's top heading
+    level: int = 0  # a heading's level (1 is the document's top heading), a page's number
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,12 @@ def _paragraphs(
     spans = [(s, kind) for s, kind in ((span, ""), (quote, "quote")) if s is not None]
     paragraphs: list[Paragraph] = []
     marked = False
+    page = 0
     for block in blocks(text):
         a, b = block.span
+        if page_at(text, a) != page:
+            page = page_at(text, a)
+            paragraphs.append(Paragraph("page", Markup(f"Page {page}"), page))
         cuts = sorted({a, b, *(x for (lo, hi), _ in spans for x in (lo, hi) if a < x < b)})
         paragraph = Markup("")
         for lo, hi in itertools.pairwise(cuts):

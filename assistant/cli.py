@@ -77,6 +77,7 @@ def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
                 "sources": doc.metadata.get("sources", [doc.metadata["source"]]),
                 "title": doc.metadata["title"],
                 "section": doc.metadata.get("section", ""),
+                "page": doc.metadata.get("page"),
                 "language": doc.metadata["language"],
                 "url": doc.metadata.get("url") or None,
                 "score": doc.metadata["score"],

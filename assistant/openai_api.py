@@ -75,6 +75,7 @@ def sources_of(answer: Answer) -> list[dict[str, Any]]:
             "source": c.source,
             "title": c.title,
             "section": c.section,
+            "page": c.page,
             "url": c.url,
             "passage": c.passage,
             "quote": c.quote.sentence if c.quote else None,  # the sentence the answer was written from

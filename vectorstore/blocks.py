@@ -15,6 +15,7 @@ from typing import Literal
 from vectorstore.cleaning import Span, kept_line_spans
 
 SECTION_SEPARATOR = " › "  # between the headings of a section path
+PAGE_BREAK = "\f"  # between the pages of a converted PDF, on a line of its own
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(\S.*?)(?:[ \t]+#+)?[ \t]*$")  # "## C# ##" is "C#"
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
 
@@ -24,6 +25,11 @@ class Block:
     kind: Literal["prose", "heading", "code"]
     span: Span  # a heading's span is its title, without the #s
     level: int = 0  # a heading's level (1 for #)
+
+
+def page_at(text: str, offset: int) -> int:
+    """The page `offset` falls on (1 is the first), or 0 when the text has no pages."""
+    return text.count(PAGE_BREAK, 0, offset) + 1 if PAGE_BREAK in text else 0
 
 
 def escaped(line: str) -> str:

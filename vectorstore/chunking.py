@@ -16,7 +16,7 @@ from typing import Any
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter, TextSplitter
 
-from vectorstore.blocks import SECTION_SEPARATOR, blocks, code_lines
+from vectorstore.blocks import SECTION_SEPARATOR, blocks, code_lines, page_at
 from vectorstore.cleaning import Span
 
 # A sentence ends at . ! ? … (plus closing quotes/brackets) followed by white space.
@@ -74,6 +74,7 @@ class Chunk:
     end: int
     index: int
     section: str = ""  # the headings above it, "Configuring the Network › Installing firmwares"
+    page: int = 0  # the PDF page it starts on; 0 when the document has no pages
 
 
 def sentence_spans(text: str, line: Span, max_chars: int) -> list[Span]:
@@ -177,7 +178,8 @@ def _make_chunk(text: str, sentences: list[Span], index: int, section: str = "")
             between = text[sentences[k - 1][1] : start]
             parts.append(between if not between.strip() else "\n" if "\n" in between else " ")
         parts.append(text[start:end])
-    return Chunk("".join(parts), sentences[0][0], sentences[-1][1], index, section)
+    start = sentences[0][0]
+    return Chunk("".join(parts), start, sentences[-1][1], index, section, page_at(text, start))
 
 
 class SentencePackingSplitter(TextSplitter):
@@ -200,6 +202,7 @@ class SentencePackingSplitter(TextSplitter):
                     "start": chunk.start,
                     "end": chunk.end,
                     "section": chunk.section,
+                    **({"page": chunk.page} if chunk.page else {}),
                 },
             )
             for doc in documents

@@ -32,7 +32,7 @@ from vectorstore.loading import (
     document_from_text,
     read_text,
 )
-from vectorstore.pdf_to_text import pages_to_text
+from vectorstore.pdf_to_text import pdf_to_text
 
 ORIGINALS = "originals"  # the subfolder where the files documents were read from are kept
 IMPORT_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".epub")
@@ -53,7 +53,8 @@ class Candidate:
 
 
 def normalized(text: str) -> str:
-    return text.replace("\r\n", "\n").strip() + "\n"
+    # Form feeds are kept: they separate a PDF's pages, and a blank first page still counts.
+    return text.replace("\r\n", "\n").strip(" \t\r\n") + "\n"
 
 
 def text_hash(text: str) -> str:
@@ -70,7 +71,7 @@ def prepare(path: Path, limits: LoadLimits, allowed: tuple[str, ...] = IMPORT_SU
         )
     title = ""  # the document's own title, where its format has one (<title>, Word's, the book's)
     if suffix == ".pdf":
-        text = _pdf_text(path, limits)
+        title, text = _pdf_text(path, limits)
     elif suffix in (".html", ".htm"):
         title, text = _html_text(path, limits)
     elif suffix in (".docx", ".epub"):
@@ -226,21 +227,22 @@ def _write_catalog(folder: Path, catalog: tomlkit.TOMLDocument) -> None:
     os.replace(temporary, path)
 
 
-def _pdf_text(path: Path, limits: LoadLimits) -> str:
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+def _pdf_text(path: Path, limits: LoadLimits) -> tuple[str, str]:
+    from pdfminer.pdfdocument import PDFPasswordIncorrect
+    from pdfplumber.utils.exceptions import PdfminerException
 
     check_size(path, limits)
     try:
-        reader = PdfReader(path)
-        if reader.is_encrypted:
-            raise InputError(f"{path.name}: the PDF is encrypted")
-        text = pages_to_text([page.extract_text() or "" for page in reader.pages])
-    except (PyPdfError, ValueError, KeyError, OSError) as exc:
+        title, text = pdf_to_text(path)
+    except PdfminerException as exc:
+        if isinstance(exc.args[0] if exc.args else None, PDFPasswordIncorrect):
+            raise InputError(f"{path.name}: the PDF is encrypted") from exc
+        raise InputError(f"{path.name}: not a readable PDF ({type(exc.args[0]).__name__})") from exc
+    except (ValueError, KeyError, OSError) as exc:
         raise InputError(f"{path.name}: not a readable PDF ({type(exc).__name__})") from exc
     if not text.strip():
         raise InputError(f"{path.name}: the PDF has no text layer (scanned pages are not read)")
-    return text
+    return title, text
 
 
 def _html_text(path: Path, limits: LoadLimits) -> tuple[str, str]:

@@ -105,6 +105,8 @@ def plan_records(documents: Sequence[Document], chunking: ChunkingConfig) -> dic
             "end": first["end"],
             "chunker": chunking.fingerprint(),
         }
+        if "page" in first:  # only a PDF's chunks: other records keep their hashes
+            metadata["page"] = first["page"]
         metadata["record_hash"] = _hash(text + json.dumps(metadata, sort_keys=True, ensure_ascii=False))
         chunk_id = f"{first['source']}-{_hash(text)}"
         records[chunk_id] = ChunkRecord(chunk_id, text, metadata)

@@ -12,7 +12,7 @@ from vectorstore.chunking import ChunkingConfig, pack_sentences, sections, sente
 from vectorstore.html_to_text import html_to_text
 from vectorstore.importing import prepare
 from vectorstore.loading import LoadLimits
-from vectorstore.pdf_to_text import pages_to_text
+from vectorstore.pdf_to_text import Line, pages_to_text
 
 HANDBOOK = Path(__file__).resolve().parent.parent / "data" / "handbook"
 
@@ -113,7 +113,7 @@ def test_a_sentence_that_introduces_a_command_is_read_with_it():
 
 
 def test_pdf_lines_are_rejoined_into_sentences_and_ligatures_normalised():
-    # As pypdf gives a printed page: one visual line per line, wrapped about 60 characters wide.
+    # A printed page's visual lines, wrapped about 60 characters wide, their places not known.
     pages = [
         "Handbook — chapter 8\n"
         "If you don't know which package you need to install for your\n"
@@ -127,7 +127,7 @@ def test_pdf_lines_are_rejoined_into_sentences_and_ligatures_normalised():
         "Handbook — chapter 8\non to the next page, where it ends with a full stop at last.\n2",
         "Handbook — chapter 8\n- a list item\n- another item\n3",
     ]
-    lines = pages_to_text(pages).splitlines()
+    lines = pages_to_text([[Line(text) for text in page.splitlines()] for page in pages]).splitlines()
     assert (
         "If you don't know which package you need to install for your network card, you can install the "
         "isenkram package and run its command, which looks for the missing firmware and installs it." in lines
