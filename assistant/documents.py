@@ -42,6 +42,7 @@ class AddReport:
         lines += [f"rejected: {reason}" for reason in self.rejected]
         if self.index is not None:
             lines.append(f"index: {self.index.summary()}")
+            lines.append(f"time: {self.index.timings()}")
         return lines
 
 
@@ -61,6 +62,22 @@ def add_documents(settings: Settings, paths: Sequence[Path], steps: Steps | None
     report = AddReport()
     allowed = tuple(settings.allowed_types)
     known = known_texts(settings.seeds_dir, settings.load_limits)  # grows with this batch's files
+    reading = IndexReport()
+    with reading.timed("reading the files"):
+        _read(paths, allowed, settings, known, report)
+    if report.added:
+        report.index = _written_and_indexed(settings, report.added, steps, reading)
+    return report
+
+
+def _read(
+    paths: Sequence[Path],
+    allowed: tuple[str, ...],
+    settings: Settings,
+    known: dict[str, str],
+    report: AddReport,
+) -> None:
+    """Each file judged: added to `report`, or a duplicate of a known text, or rejected."""
     for path in expand(paths, allowed):
         try:
             candidate = prepare(path, settings.load_limits, allowed)
@@ -73,9 +90,6 @@ def add_documents(settings: Settings, paths: Sequence[Path], steps: Steps | None
         else:
             known[digest] = candidate.source_id
             report.added.append(candidate)
-    if report.added:
-        report.index = _written_and_indexed(settings, report.added, steps)
-    return report
 
 
 @dataclass
@@ -97,6 +111,7 @@ class ReimportReport:
         lines += [f"rejected: {reason}" for reason in self.rejected]
         if self.index is not None:
             lines.append(f"index: {self.index.summary()}")
+            lines.append(f"time: {self.index.timings()}")
         return lines
 
 
@@ -143,15 +158,22 @@ def reimport_documents(
     return report
 
 
-def _written_and_indexed(settings: Settings, candidates: list[Candidate], steps: Steps | None) -> IndexReport:
-    """Write the documents (text, original, catalog) and index them; undone if anything fails."""
+def _written_and_indexed(
+    settings: Settings, candidates: list[Candidate], steps: Steps | None, clock: IndexReport | None = None
+) -> IndexReport:
+    """Write the documents (text, original, catalog) and index them; undone if anything fails.
+    The report's stage times follow `clock`'s (reading the files)."""
+    clock = clock or IndexReport()
     folder = settings.seeds_dir
     touched = [document_file(folder, c.source_id) for c in candidates]
     touched += [original_for(folder, c) for c in candidates]
     touched += [kept for c in candidates if (kept := kept_original(folder, c.source_id)) is not None]
     with undone_on_failure(folder, touched):
-        write(folder, candidates)
-        return build_index(settings, steps=steps)
+        with clock.timed("writing the files"):
+            write(folder, candidates)
+        report = build_index(settings, steps=steps)
+    report.stage_seconds = {**clock.stage_seconds, **report.stage_seconds}
+    return report
 
 
 def remove_document(settings: Settings, source_id: str) -> IndexReport:

@@ -75,6 +75,17 @@ class IndexReport:
     def summary(self) -> str:
         return f"added {len(self.added)}, updated {len(self.updated)}, deleted {len(self.deleted)}"
 
+    def timings(self) -> str:
+        """Where the time went, stage by stage, and the encoding rate over the chunks embedded."""
+        stages = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in self.stage_seconds.items())
+        encoding = sum(self.stage_seconds.get(stage, 0.0) for stage in ("dense pass", "sparse pass"))
+        rate = (
+            f"; {self.chunks_embedded / encoding:.1f} chunks/s encoded"
+            if encoding and self.chunks_embedded
+            else ""
+        )
+        return f"{stages}{rate}"
+
 
 def _hash(text: str, size: int = 16) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:size]

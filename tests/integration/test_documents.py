@@ -171,6 +171,10 @@ def test_handbook_pages_are_added_with_progress_and_found_across_languages(index
         r"embedding: (\d+)/\1 chunks \(100 %\)", added.stderr
     )
     assert len(added.stderr.splitlines()) < 12, "a line per stage start and end, not one per batch"
+    # Where the time went, stage by stage, from reading the files to Chroma's writes.
+    timings = next(line for line in added.stdout.splitlines() if line.startswith("time: "))
+    for stage in ("reading the files", "writing the files", "dense pass", "sparse pass", "chunks/s encoded"):
+        assert stage in timings
     listed = " ".join(run_cli(indexed, "list").stdout.split())  # the titles have no-break spaces
     assert "fr 10.8. DHCP" in listed and "handbook-vi-quotas" in listed
     passages = make_retriever(indexed).search("Comment créer un compte utilisateur avec adduser ?", 4)
