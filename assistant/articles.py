@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from assistant.settings import Settings
-from vectorstore.blocks import blocks, page_at
+from vectorstore.blocks import blocks, page_finder
 from vectorstore.loading import load_source
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -108,11 +108,11 @@ def _paragraphs(
     spans = [(s, kind) for s, kind in ((span, ""), (quote, "quote")) if s is not None]
     paragraphs: list[Paragraph] = []
     marked = False
-    page = 0
+    page, page_of = 0, page_finder(text)
     for block in blocks(text):
         a, b = block.span
-        if page_at(text, a) != page:
-            page = page_at(text, a)
+        if page_of(a) != page:
+            page = page_of(a)
             paragraphs.append(Paragraph("page", Markup(f"Page {page}"), page))
         cuts = sorted({a, b, *(x for (lo, hi), _ in spans for x in (lo, hi) if a < x < b)})
         paragraph = Markup("")

@@ -8,7 +8,9 @@ code, not a menu. Spans are offsets into the text, as everywhere in the index.
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,9 +29,11 @@ class Block:
     level: int = 0  # a heading's level (1 for #)
 
 
-def page_at(text: str, offset: int) -> int:
-    """The page `offset` falls on (1 is the first), or 0 when the text has no pages."""
-    return text.count(PAGE_BREAK, 0, offset) + 1 if PAGE_BREAK in text else 0
+def page_finder(text: str) -> Callable[[int], int]:
+    """The page an offset of `text` falls on (1 is the first), or 0 when the text has no pages;
+    the page breaks found once, each offset looked up by bisection."""
+    breaks = [match.start() for match in re.finditer(PAGE_BREAK, text)]
+    return lambda offset: bisect.bisect_left(breaks, offset) + 1 if breaks else 0
 
 
 def escaped(line: str) -> str:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter, TextSplitter
 
-from vectorstore.blocks import SECTION_SEPARATOR, blocks, code_lines, page_at
+from vectorstore.blocks import PAGE_BREAK, SECTION_SEPARATOR, blocks, code_lines, page_finder
 from vectorstore.cleaning import Span
 
 # A sentence ends at . ! ? … (plus closing quotes/brackets) followed by white space.
@@ -119,9 +119,11 @@ def pack_sentences(text: str, config: ChunkingConfig) -> list[Chunk]:
     """Each section's units (its heading, whole sentences, code blocks) packed greedily up to the
     target size, with a sentence of overlap; a chunk never spans two sections."""
     chunks: list[Chunk] = []
+    page_of = page_finder(text)
     for section, units in sections(text, config.max_sentence_chars):
         for group in _packed(units, config, headed=bool(section)):
-            chunks.append(_make_chunk(text, group, len(chunks), section))
+            chunk = _make_chunk(text, group, len(chunks), section)
+            chunks.append(replace(chunk, page=page_of(chunk.start)))
     return chunks
 
 
@@ -175,11 +177,10 @@ def _make_chunk(text: str, sentences: list[Span], index: int, section: str = "")
             # White space is kept as it stands (a blank line too), so a sentence's place in the
             # chunk is its place in the document; anything else between (a closing quote, a
             # dropped line, a fence) becomes one space or one line break.
-            between = text[sentences[k - 1][1] : start]
+            between = text[sentences[k - 1][1] : start].replace(PAGE_BREAK, "\n")  # same length
             parts.append(between if not between.strip() else "\n" if "\n" in between else " ")
         parts.append(text[start:end])
-    start = sentences[0][0]
-    return Chunk("".join(parts), start, sentences[-1][1], index, section, page_at(text, start))
+    return Chunk("".join(parts), sentences[0][0], sentences[-1][1], index, section)
 
 
 class SentencePackingSplitter(TextSplitter):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import tomlkit
 
+from vectorstore.blocks import PAGE_BREAK
 from vectorstore.catalog import CATALOG_FILE
 from vectorstore.docx_to_text import docx_to_text
 from vectorstore.epub_to_text import epub_to_text
@@ -53,8 +54,10 @@ class Candidate:
 
 
 def normalized(text: str) -> str:
-    # Form feeds are kept: they separate a PDF's pages, and a blank first page still counts.
-    return text.replace("\r\n", "\n").strip(" \t\r\n") + "\n"
+    text = text.replace("\r\n", "\n")
+    # A PDF's empty first pages are form feeds at its start: kept, so its page numbers stay right.
+    empty_pages = text[: len(text) - len(text.lstrip())].count(PAGE_BREAK)
+    return f"{PAGE_BREAK}\n" * empty_pages + text.strip() + "\n"
 
 
 def text_hash(text: str) -> str:
@@ -235,10 +238,11 @@ def _pdf_text(path: Path, limits: LoadLimits) -> tuple[str, str]:
     try:
         title, text = pdf_to_text(path)
     except PdfminerException as exc:
-        if isinstance(exc.args[0] if exc.args else None, PDFPasswordIncorrect):
+        cause = exc.args[0] if exc.args else exc
+        if isinstance(cause, PDFPasswordIncorrect):
             raise InputError(f"{path.name}: the PDF is encrypted") from exc
-        raise InputError(f"{path.name}: not a readable PDF ({type(exc.args[0]).__name__})") from exc
-    except (ValueError, KeyError, OSError) as exc:
+        raise InputError(f"{path.name}: not a readable PDF ({type(cause).__name__})") from exc
+    except Exception as exc:  # pdfplumber raises many types of its own for a damaged file
         raise InputError(f"{path.name}: not a readable PDF ({type(exc).__name__})") from exc
     if not text.strip():
         raise InputError(f"{path.name}: the PDF has no text layer (scanned pages are not read)")

@@ -32,11 +32,10 @@ _STARTS_ITEM = re.compile(r"^(?:[-–•▪◦*]|\d+[.)]|[a-z][.)])\s")
 _HYPHENATED = re.compile(r"[^\W\d_]-$")
 _PAGE_NUMBER = re.compile(r"^(?:page\s+)?\d{1,4}(?:\s*(?:/|of|sur|trên)\s*\d{1,4})?$", re.IGNORECASE)
 _DIGITS = re.compile(r"\d+")
-_MONOSPACED = re.compile(r"mono|courier|consol|menlo|typewriter|code", re.IGNORECASE)
+_MONOSPACED = re.compile(r"mono|courier|consol|menlo|cousine|typewriter|code", re.IGNORECASE)
 _FULL_LINE = 0.8  # how much of the page's usual full line a line must fill to run on
 _HEADING_SIZE = 1.15  # a heading's font is at least this much larger than the body's
 _PARAGRAPH_GAP = 0.4  # a gap this many font sizes above a line's usual gap starts a paragraph
-_GUTTER = 0.02  # at most this share of a page's words may cross a column gutter
 
 
 @dataclass(frozen=True)
@@ -49,6 +48,12 @@ class Line:
     bottom: float = 0.0
     monospaced: bool = False
     x0: float = 0.0
+    page_height: float = 0.0  # 0: not known
+
+    @property
+    def in_margin(self) -> bool:
+        """In the top or bottom eighth of its page, where running headers and footers stand."""
+        return bool(self.page_height) and not (self.page_height / 8 < self.top < self.page_height * 7 / 8)
 
 
 Kind = Literal["prose", "heading", "code"]
@@ -60,13 +65,31 @@ def pdf_to_text(path: Path) -> tuple[str, str]:
 
     with pdfplumber.open(path) as pdf:
         title = str((pdf.metadata or {}).get("Title") or "")
-        pages = [_lines(page.dedupe_chars()) for page in pdf.pages]
+        pages = [_lines(_without_doubled_characters(page)) for page in pdf.pages]
     return " ".join(unicodedata.normalize("NFKC", title).split()), pages_to_text(pages)
+
+
+def _without_doubled_characters(page: Any) -> Any:
+    """The page without the second copy of a character drawn twice at (almost) one place, as a
+    text shadow or fake bold draws it ("DDoowwnnllooaadd"). pdfplumber's `dedupe_chars` does this
+    too, at several times the cost of reading the page."""
+    seen: set[tuple[str, int, int]] = set()
+
+    def first_copy(obj: dict[str, Any]) -> bool:
+        if obj.get("object_type") != "char":
+            return True
+        key = (obj["text"], round(obj["x0"]), round(obj["top"]))
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
+    return page.filter(first_copy)
 
 
 def _lines(page: Any) -> list[Line]:
     lines = []
-    for part in _columns(page):
+    for part in _reading_order(page):
         for found in part.extract_text_lines(return_chars=True, strip=True):
             chars = [c for c in found["chars"] if not c["text"].isspace()]
             if not chars:
@@ -81,36 +104,46 @@ def _lines(page: Any) -> list[Line]:
                     found["bottom"],
                     mono >= 0.9 * len(chars),
                     found["x0"],
+                    page.height,
                 )
             )
     return lines
 
 
-def _columns(page: Any) -> list[Any]:
-    """The page, or its left and right columns when an empty vertical gutter splits its words."""
+def _reading_order(page: Any) -> list[Any]:
+    """The page, or its parts in reading order when an empty vertical gutter splits the words
+    below some height into two columns: what stands above (a title across both columns), then
+    the left column, then the right one."""
     words = page.extract_words()
     x0, top, x1, bottom = page.bbox
     if len(words) < 40:
         return [page]
-    best: tuple[int, float] | None = None
+    best: tuple[float, float] | None = None  # (where the columns start, the gutter)
     for step in range(31):  # the middle 30–70 % of the width
         x = x0 + (x1 - x0) * (0.3 + 0.4 * step / 30)
-        left = sum(w["x1"] <= x for w in words)
-        right = sum(w["x0"] >= x for w in words)
-        crossing = len(words) - left - right
-        splits = min(left, right) >= 0.25 * len(words) and crossing <= _GUTTER * len(words)
-        if splits and (best is None or crossing < best[0]):
-            best = (crossing, x)
+        # A footer across the gutter (a centred page number) does not stop the columns.
+        crossing = [w for w in words if w["x0"] < x < w["x1"] and w["top"] < top + 0.9 * (bottom - top)]
+        start = max((w["bottom"] for w in crossing), default=top)
+        below = [w for w in words if w["top"] >= start]
+        left = sum(w["x1"] <= x for w in below)
+        splits = len(below) >= 0.6 * len(words) and min(left, len(below) - left) >= 0.25 * len(below)
+        if splits and (best is None or start < best[0]):
+            best = (start, x)
     if best is None:
         return [page]
-    x = best[1]
-    return [page.crop((x0, top, x, bottom), strict=False), page.crop((x, top, x1, bottom), strict=False)]
+    start, x = best
+    above = [page.crop((x0, top, x1, start), strict=False)] if start > top else []
+    return [
+        *above,
+        page.crop((x0, start, x, bottom), strict=False),
+        page.crop((x, start, x1, bottom), strict=False),
+    ]
 
 
 def pages_to_text(pages: Sequence[Sequence[Line]]) -> str:
     """The pages as Markdown paragraphs, headings and fenced code, one page after another."""
     pages = [[_normalised(line) for line in page] for page in pages]
-    furniture = _running_lines([[line.text for line in page] for page in pages])
+    furniture = _running_lines(pages)
     body = _body_size(pages)
     levels = _heading_levels(pages, body)
     paged: list[list[tuple[Kind, str]]] = []
@@ -119,7 +152,9 @@ def pages_to_text(pages: Sequence[Sequence[Line]]) -> str:
         kept = [
             line
             for number, line in enumerate(page)
-            if not (number in edges and _PAGE_NUMBER.match(line.text)) and _shape(line.text) not in furniture
+            if line.text
+            and not (number in edges and _PAGE_NUMBER.match(line.text))
+            and not _is_furniture(line, number in edges, furniture)
         ]
         blocks = _blocks(kept, body, levels)
         before = next((earlier for earlier in reversed(paged) if earlier), None)
@@ -137,7 +172,7 @@ def pages_to_text(pages: Sequence[Sequence[Line]]) -> str:
 
 def _normalised(line: Line) -> Line:
     text = unicodedata.normalize("NFKC", line.text).strip()
-    return Line(text, line.size, line.top, line.bottom, line.monospaced, line.x0)
+    return Line(text, line.size, line.top, line.bottom, line.monospaced, line.x0, line.page_height)
 
 
 def _body_size(pages: Sequence[Sequence[Line]]) -> float:
@@ -252,13 +287,31 @@ def _shape(line: str) -> str:
     return _DIGITS.sub("#", line.casefold())
 
 
-def _running_lines(pages: list[list[str]]) -> set[str]:
-    """Lines among the first or last two of at least half the pages (three at least), or of
-    both pages of a two-page document."""
+def _places(lines: Sequence[Line]) -> set[tuple[str, float | str]]:
+    """Where each line stands, for spotting what repeats on many pages: its shape at its height
+    in the page's margins (to 4 points; a running header drawn anywhere in the reading order),
+    and the shapes of the first and last two lines (when the heights are not known)."""
+    at_height = {(_shape(line.text), round(line.top / 4)) for line in lines if line.in_margin and line.text}
+    at_edges = {(_shape(line.text), "edge") for line in [*lines[:2], *lines[-2:]] if line.text}
+    return at_height | at_edges
+
+
+def _running_lines(pages: Sequence[Sequence[Line]]) -> set[tuple[str, float | str]]:
+    """Places found on both of two pages, or on three pages at least and on half of them (a
+    third, for the same line at the same height: a header drawn over the text is not always
+    read as a line of its own)."""
     if len(pages) < 2:
         return set()
-    edges = Counter(
-        shape for lines in pages for shape in {_shape(line) for line in [*lines[:2], *lines[-2:]] if line}
+    counts = Counter(place for lines in pages for place in _places(lines))
+
+    def least(place: tuple[str, float | str]) -> float:
+        return len(pages) if len(pages) < 3 else max(3, len(pages) / (2 if place[1] == "edge" else 3))
+
+    return {place for place, count in counts.items() if count >= least(place)}
+
+
+def _is_furniture(line: Line, on_edge: bool, furniture: set[tuple[str, float | str]]) -> bool:
+    shape = _shape(line.text)
+    return (line.in_margin and (shape, round(line.top / 4)) in furniture) or (
+        on_edge and (shape, "edge") in furniture
     )
-    least = len(pages) if len(pages) < 3 else max(3, len(pages) / 2)
-    return {shape for shape, count in edges.items() if count >= least}

@@ -115,6 +115,11 @@ def test_the_same_content_is_recognised_not_indexed_twice(indexed, tmp_path):
         ("latin1.txt", "café à Hanoï".encode("latin-1"), "not UTF-8"),
         ("broken.pdf", b"%PDF-1.4 this is not really a pdf", "not a readable PDF"),
         ("scanned.pdf", pdf_bytes([]), "no text layer"),
+        (
+            "box.pdf",
+            pdf_bytes(["A page box of three numbers."]).replace(b"612 792]", b"612]"),
+            "not a readable PDF",
+        ),
         ("empty.html", b"<html><body><script>x()</script></body></html>", "no text"),
     ],
 )

@@ -12,7 +12,6 @@ from vectorstore.chunking import ChunkingConfig, pack_sentences, sections, sente
 from vectorstore.html_to_text import html_to_text
 from vectorstore.importing import prepare
 from vectorstore.loading import LoadLimits
-from vectorstore.pdf_to_text import Line, pages_to_text
 
 HANDBOOK = Path(__file__).resolve().parent.parent / "data" / "handbook"
 
@@ -110,35 +109,6 @@ def test_a_sentence_that_introduces_a_command_is_read_with_it():
     )
     # Whatever the reader is given can still be found in the passage, for the quote's offsets.
     assert all(sentence in text for sentence in split_sentences(text))
-
-
-def test_pdf_lines_are_rejoined_into_sentences_and_ligatures_normalised():
-    # A printed page's visual lines, wrapped about 60 characters wide, their places not known.
-    pages = [
-        "Handbook — chapter 8\n"
-        "If you don't know which package you need to install for your\n"
-        "network card, you can install the isenkram package and run\n"
-        "its command, which looks for the missing ﬁrmware and instal-\n"
-        "ls it.\n"
-        "A short paragraph.\n"
-        "This paragraph is long enough to wrap at the end of the page\n"
-        "and it runs\n"
-        "1",
-        "Handbook — chapter 8\non to the next page, where it ends with a full stop at last.\n2",
-        "Handbook — chapter 8\n- a list item\n- another item\n3",
-    ]
-    lines = pages_to_text([[Line(text) for text in page.splitlines()] for page in pages]).splitlines()
-    assert (
-        "If you don't know which package you need to install for your network card, you can install the "
-        "isenkram package and run its command, which looks for the missing firmware and installs it." in lines
-    )
-    assert "A short paragraph." in lines
-    assert (
-        "This paragraph is long enough to wrap at the end of the page and it runs on to the next page, where "
-        "it ends with a full stop at last." in lines
-    )
-    assert "- a list item" in lines and "- another item" in lines
-    assert not any(line.startswith("Handbook") or line in ("1", "2", "3") for line in lines)
 
 
 def test_a_pages_content_is_kept_whatever_its_wrappers_are_named():
