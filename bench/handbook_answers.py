@@ -140,6 +140,7 @@ def added(tree: Path, files: list[Path], work: Path) -> dict[str, Any]:
         "report = add_documents(settings, [Path(p) for p in sys.argv[1:]])\n"
         "seconds = time.perf_counter() - started\n"
         "index = report.index\n"
+        "if index is None: sys.exit('no page was added: ' + '; '.join(report.rejected))\n"
         "print(json.dumps({'seconds': seconds, 'added': len(report.added),\n"
         "    'rejected': report.rejected, 'chunks_embedded': index.chunks_embedded,\n"
         "    'stage_seconds': index.stage_seconds}))\n"
@@ -151,11 +152,12 @@ def added(tree: Path, files: list[Path], work: Path) -> dict[str, Any]:
     if done.returncode:
         raise RuntimeError(f"adding the pages failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
+    # Reading and writing the files, as one stage for every commit: what the indexer's stages
+    # leave of the total, and the stages a newer `add` times itself.
     stages = result["stage_seconds"]
-    result["stage_seconds"] = {
-        "reading and writing the files": result["seconds"] - sum(stages.values()),
-        **stages,
-    }
+    files = result["seconds"] - sum(stages.values())
+    files += stages.pop("reading the files", 0.0) + stages.pop("writing the files", 0.0)
+    result["stage_seconds"] = {"reading and writing the files": files, **stages}
     result["chunks_per_second"] = result["chunks_embedded"] / result["seconds"]
     return result
 
