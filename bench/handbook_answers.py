@@ -291,10 +291,12 @@ def main() -> int:
 
 
 def _commit(tree: Path) -> str:
-    """The commit the tree is at, "+changes" when its files differ from it."""
+    """The commit the tree is at, "+changes" when its code (not its benches or docs) differs."""
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=tree, capture_output=True, text=True)
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=tree, capture_output=True
+        ["git", "status", "--porcelain", "--", "assistant", "vectorstore", "prompts"],
+        cwd=tree,
+        capture_output=True,
     )
     return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
 
