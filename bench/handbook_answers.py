@@ -163,19 +163,18 @@ def added(tree: Path, files: list[Path], work: Path) -> dict[str, Any]:
 
 
 def resolved(questions: list[dict[str, Any]], seeds: Path) -> list[dict[str, Any]]:
-    """The questions with each gold page named by the source ids its versions were added under."""
-    ids: dict[str, list[str]] = {}
-    for path in seeds.iterdir():
-        if path.suffix in (".txt", ".md") and path.stem.startswith("hb-"):
-            ids.setdefault(path.stem.rsplit("-", 1)[0], []).append(path.stem)
+    """The questions with each gold page named by the source ids its versions were added under
+    (a source id is the file stem cut to 40 characters, then the text's hash)."""
+    stems = [p.stem for p in seeds.iterdir() if p.suffix in (".txt", ".md") and p.stem.startswith("hb-")]
+
+    def ids(key: str) -> list[str]:
+        return [stem for stem in stems if stem.rsplit("-", 1)[0] == key[:40].rstrip("-")]
+
     rows = []
     for question in questions:
-        gold = [
-            i
-            for g in question.get("gold") or []
-            for lang in LANGUAGES
-            for i in ids.get(page_key(lang, g), [])
-        ]
+        gold = [i for g in question.get("gold") or [] for lang in LANGUAGES for i in ids(page_key(lang, g))]
+        if question.get("answerable", True) and not gold:
+            raise RuntimeError(f"{question['id']}: none of its gold pages {question['gold']} was added")
         rows.append({**question, "gold": gold})
     return rows
 
