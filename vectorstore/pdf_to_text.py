@@ -36,6 +36,9 @@ _MONOSPACED = re.compile(r"mono|courier|consol|menlo|cousine|typewriter|code", r
 _FULL_LINE = 0.8  # how much of the page's usual full line a line must fill to run on
 _HEADING_SIZE = 1.15  # a heading's font is at least this much larger than the body's
 _PARAGRAPH_GAP = 0.4  # a gap this many font sizes above a line's usual gap starts a paragraph
+# A gap between two letters wider than this share of the font size is a space between words:
+# TeX draws no space characters, and its word spaces are narrower than pdfplumber's default 3 pt.
+_WORD_GAP = 0.15
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ def _without_doubled_characters(page: Any) -> Any:
 def _lines(page: Any) -> list[Line]:
     lines = []
     for part in _reading_order(page):
-        for found in part.extract_text_lines(return_chars=True, strip=True):
+        for found in part.extract_text_lines(return_chars=True, strip=True, x_tolerance_ratio=_WORD_GAP):
             chars = [c for c in found["chars"] if not c["text"].isspace()]
             if not chars:
                 continue
@@ -114,7 +117,7 @@ def _reading_order(page: Any) -> list[Any]:
     """The page, or its parts in reading order when an empty vertical gutter splits the words
     below some height into two columns: what stands above (a title across both columns), then
     the left column, then the right one."""
-    words = page.extract_words()
+    words = page.extract_words(x_tolerance_ratio=_WORD_GAP)
     x0, top, x1, bottom = page.bbox
     if len(words) < 40:
         return [page]
@@ -287,16 +290,24 @@ def _shape(line: str) -> str:
     return _DIGITS.sub("#", line.casefold())
 
 
-def _places(lines: Sequence[Line]) -> set[tuple[str, float | str]]:
-    """Where each line stands, for spotting what repeats on many pages: its shape at its height
-    in the page's margins (to 4 points; a running header drawn anywhere in the reading order),
-    and the shapes of the first and last two lines (when the heights are not known)."""
-    at_height = {(_shape(line.text), round(line.top / 4)) for line in lines if line.in_margin and line.text}
-    at_edges = {(_shape(line.text), "edge") for line in [*lines[:2], *lines[-2:]] if line.text}
+Place = tuple[str, float, float | str]  # a line's shape, its font size, its height or "edge"
+
+
+def _places(lines: Sequence[Line]) -> set[Place]:
+    """Where each line stands, for spotting what repeats on many pages: its shape and size at its
+    height in the page's margins (to 4 points; a running header drawn anywhere in the reading
+    order), and the shapes and sizes of the first and last two lines (when the heights are not
+    known). The size tells a document's title from the running header that repeats it."""
+    at_height = {_place(line) for line in lines if line.in_margin and line.text}
+    at_edges = {_place(line, edge=True) for line in [*lines[:2], *lines[-2:]] if line.text}
     return at_height | at_edges
 
 
-def _running_lines(pages: Sequence[Sequence[Line]]) -> set[tuple[str, float | str]]:
+def _place(line: Line, edge: bool = False) -> Place:
+    return (_shape(line.text), line.size, "edge" if edge else round(line.top / 4))
+
+
+def _running_lines(pages: Sequence[Sequence[Line]]) -> set[Place]:
     """Places found on both of two pages, or on three pages at least and on half of them (a
     third, for the same line at the same height: a header drawn over the text is not always
     read as a line of its own)."""
@@ -304,14 +315,13 @@ def _running_lines(pages: Sequence[Sequence[Line]]) -> set[tuple[str, float | st
         return set()
     counts = Counter(place for lines in pages for place in _places(lines))
 
-    def least(place: tuple[str, float | str]) -> float:
-        return len(pages) if len(pages) < 3 else max(3, len(pages) / (2 if place[1] == "edge" else 3))
+    def least(place: Place) -> float:
+        return len(pages) if len(pages) < 3 else max(3, len(pages) / (2 if place[2] == "edge" else 3))
 
     return {place for place, count in counts.items() if count >= least(place)}
 
 
-def _is_furniture(line: Line, on_edge: bool, furniture: set[tuple[str, float | str]]) -> bool:
-    shape = _shape(line.text)
-    return (line.in_margin and (shape, round(line.top / 4)) in furniture) or (
-        on_edge and (shape, "edge") in furniture
+def _is_furniture(line: Line, on_edge: bool, furniture: set[Place]) -> bool:
+    return (line.in_margin and _place(line) in furniture) or (
+        on_edge and _place(line, edge=True) in furniture
     )

@@ -101,3 +101,12 @@ def test_pages_are_kept_as_form_feeds_and_chunks_know_their_page():
     assert [c.page for c in chunks] == [2, 3]
     assert all(text[c.start : c.end] == c.text.replace("\n", "\f") or "\f" not in c.text for c in chunks)
     assert not any("\f" in c.text for c in chunks)
+
+
+def test_the_title_stays_when_a_running_header_repeats_it_in_smaller_type():
+    title = Line("Shared MIME-info Database", 24.8, 69, 94, page_height=HEIGHT)
+    header = Line("Shared MIME-info Database", 10, 48, 58, page_height=HEIGHT)
+    pages = [[title, *placed(["The first page begins the specification."], 300)]]
+    pages += [[header, *placed([f"Page {n} goes on with it."], 300)] for n in range(2, 6)]
+    lines = pages_to_text(pages).splitlines()
+    assert lines[0] == "# Shared MIME-info Database" and lines.count("Shared MIME-info Database") == 0
