@@ -35,6 +35,8 @@ _CONTENT = ("main", "article", "section")
 _FURNITURE_TOKEN = re.compile(
     r"^(?:nav|navbar|navigation|docnav|navheader|navfooter|breadcrumbs?|banner|menu|menubar|skip-link|"
     r"pagination|pager|cookie-banner|cookie-notice|share-buttons|social-share|"
+    # the "¶" or "#" link beside a heading (Sphinx, MkDocs, Docusaurus, Jupyter)
+    r"headerlink|anchor-link|anchorjs-link|hash-link|"
     r"(?:site|top|main|page|global)-(?:nav|navigation|menu|header|footer))$",
     re.IGNORECASE,
 )
@@ -53,6 +55,11 @@ def html_to_text(raw: str, with_title: bool = True) -> tuple[str, str]:
     for element in [e for e in tree.iter() if isinstance(e.tag, str) and _is_furniture(e)]:
         if element.getparent() is not None:  # not inside one dropped already
             element.drop_tree()
+    for block in tree.iter(CODE):
+        # inscriptis keeps a <pre>'s line breaks only in its own text: markup inside (a shell
+        # prompt in <code>, the command in <strong>) would run the lines together.
+        for inner in [e for e in block.iterdescendants() if isinstance(e.tag, str)]:
+            inner.drop_tag()
     body = tree.find("body")
     annotated = get_annotated_text(
         lxml_html.tostring(body if body is not None else tree, encoding="unicode"), _CONFIG

@@ -129,3 +129,15 @@ def test_a_chunk_is_the_documents_own_text_between_its_offsets():
     assert any("\n\n" in c.text for c in chunks), "a heading and its paragraph, a blank line apart"
     for chunk in chunks:
         assert text[chunk.start : chunk.end] == chunk.text
+
+
+def test_a_code_block_with_markup_inside_keeps_its_lines_and_heading_links_go():
+    # DocBook's screens mark the prompt and the command; Sphinx puts a "¶" link beside headings.
+    _title, text = html_to_text(
+        '<html><body><h2>Listing<a class="headerlink" href="#listing">¶</a></h2>'
+        '<pre class="screen"><code class="computeroutput">$ </code><strong class="userinput">'
+        "<code>ldapsearch -x -b dc=falcot,dc=com\n</code></strong><code># extended LDIF\n#\n</code>"
+        "dn: dc=falcot,dc=com</pre></body></html>"
+    )
+    assert "## Listing\n" in text and "¶" not in text
+    assert "```\n$ ldapsearch -x -b dc=falcot,dc=com\n# extended LDIF\n#\ndn: dc=falcot,dc=com\n```" in text
