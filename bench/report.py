@@ -394,6 +394,67 @@ def render_score_drift(data: dict[str, Any]) -> str:
     )
 
 
+def render_handbook_answers(data: dict[str, Any]) -> str:
+    kinds = sorted({kind for run in data["runs"] for kind in run["by_kind"]})
+
+    def kind(run: dict[str, Any], name: str) -> str:
+        found = run["by_kind"].get(name)
+        return f"{found['right']:.2f} ({found['n']})" if found else "–"
+
+    answers = rows(
+        ["code", "format", "pages", "accuracy", "hit@4", "refused unans.", "false refusals", *kinds],
+        [
+            [
+                f"{run['code']} `{run['commit']}`",
+                run["format"],
+                run["pages"],
+                f"**{run['overall']['answer_accuracy']:.2f}**",
+                f"{run['overall']['hit@4']:.2f}",
+                f"{run['overall']['refusal_rate_unanswerable']:.2f}",
+                f"{run['overall']['false_refusal_rate']:.2f}",
+                *(kind(run, name) for name in kinds),
+            ]
+            for run in data["runs"]
+        ],
+    )
+    stages = list(dict.fromkeys(stage for run in data["runs"] for stage in run["add"]["stage_seconds"]))
+    timing = rows(
+        ["code", "format", "chunks", "total", "chunks/s", *stages],
+        [
+            [
+                run["code"],
+                run["format"],
+                run["add"]["chunks_embedded"],
+                seconds(run["add"]["seconds"], 0),
+                f"{run['add']['chunks_per_second']:.1f}",
+                *(seconds(run["add"]["stage_seconds"].get(stage), 0) for stage in stages),
+            ]
+            for run in data["runs"]
+        ],
+    )
+    return (
+        f"{data['n_questions']} questions; the share right by kind of evidence (the number of questions):"
+        f"\n\n{answers}\n\nAdding the pages (after the seeds' index is built), stage by stage:\n\n{timing}"
+    )
+
+
+def render_pdf_readers(data: dict[str, Any]) -> str:
+    table = rows(
+        ["reader", "evidence whole", "headings", "code blocks", "seconds per file"],
+        [
+            [
+                name,
+                f"{r['evidence_whole']:.2f}",
+                r["headings"],
+                r["code_blocks"],
+                f"{r['seconds_per_file']:.2f}",
+            ]
+            for name, r in data["readers"].items()
+        ],
+    )
+    return f"{data['pages']} printed pages, {data['evidence']} evidence quotes:\n\n{table}"
+
+
 RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "load": ("load", render_load),
     "model_switch": ("model_switch", render_model_switch),
@@ -403,6 +464,8 @@ RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "first_run": ("first_run", render_first_run),
     "neighbourhood": ("neighbourhood", render_neighbourhood),
     "score_drift": ("score_drift", render_score_drift),
+    "handbook_answers": ("handbook_answers", render_handbook_answers),
+    "pdf_readers": ("pdf_readers", render_pdf_readers),
 }
 
 
