@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.documents import Document
@@ -122,8 +122,7 @@ def pack_sentences(text: str, config: ChunkingConfig) -> list[Chunk]:
     page_of = page_finder(text)
     for section, units in sections(text, config.max_sentence_chars):
         for group in _packed(units, config, headed=bool(section)):
-            chunk = _make_chunk(text, group, len(chunks), section)
-            chunks.append(replace(chunk, page=page_of(chunk.start)))
+            chunks.append(_make_chunk(text, group, len(chunks), section, page_of(group[0][0])))
     return chunks
 
 
@@ -170,7 +169,7 @@ def _packed(units: list[Span], config: ChunkingConfig, headed: bool = False) -> 
     return groups
 
 
-def _make_chunk(text: str, sentences: list[Span], index: int, section: str = "") -> Chunk:
+def _make_chunk(text: str, sentences: list[Span], index: int, section: str = "", page: int = 0) -> Chunk:
     parts: list[str] = []
     for k, (start, end) in enumerate(sentences):
         if k:
@@ -180,7 +179,7 @@ def _make_chunk(text: str, sentences: list[Span], index: int, section: str = "")
             between = text[sentences[k - 1][1] : start].replace(PAGE_BREAK, "\n")  # same length
             parts.append(between if not between.strip() else "\n" if "\n" in between else " ")
         parts.append(text[start:end])
-    return Chunk("".join(parts), sentences[0][0], sentences[-1][1], index, section)
+    return Chunk("".join(parts), sentences[0][0], sentences[-1][1], index, section, page)
 
 
 class SentencePackingSplitter(TextSplitter):

@@ -20,7 +20,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +35,7 @@ _DIGITS = re.compile(r"\d+")
 _MONOSPACED = re.compile(r"mono|courier|consol|menlo|cousine|typewriter|code", re.IGNORECASE)
 _FULL_LINE = 0.8  # how much of the page's usual full line a line must fill to run on
 _HEADING_SIZE = 1.15  # a heading's font is at least this much larger than the body's
+_HEADING_CHARS = 150  # a longer line in large type is a pull quote or a banner, not a heading
 _PARAGRAPH_GAP = 0.4  # a gap this many font sizes above a line's usual gap starts a paragraph
 # A gap between two letters wider than this share of the font size is a space between words:
 # TeX draws no space characters, and its word spaces are narrower than pdfplumber's default 3 pt.
@@ -174,8 +175,7 @@ def pages_to_text(pages: Sequence[Sequence[Line]]) -> str:
 
 
 def _normalised(line: Line) -> Line:
-    text = unicodedata.normalize("NFKC", line.text).strip()
-    return Line(text, line.size, line.top, line.bottom, line.monospaced, line.x0, line.page_height)
+    return replace(line, text=unicodedata.normalize("NFKC", line.text).strip())
 
 
 def _body_size(pages: Sequence[Sequence[Line]]) -> float:
@@ -191,13 +191,15 @@ def _heading_levels(pages: Sequence[Sequence[Line]], body: float) -> dict[float,
     sizes = {
         line.size
         for line in itertools.chain.from_iterable(pages)
-        if body and line.size >= _HEADING_SIZE * body and len(line.text) <= 150
+        if body and line.size >= _HEADING_SIZE * body and len(line.text) <= _HEADING_CHARS
     }
     return {size: min(level, 6) for level, size in enumerate(sorted(sizes, reverse=True), start=1)}
 
 
-def _kind(line: Line, body: float, previous: Line | None, following: Line | None, levels: dict) -> Kind:
-    if line.size in levels and len(line.text) <= 150:
+def _kind(
+    line: Line, body: float, previous: Line | None, following: Line | None, levels: dict[float, int]
+) -> Kind:
+    if line.size in levels and len(line.text) <= _HEADING_CHARS:
         return "heading"
     # Monospaced and set apart (another size, or among monospaced lines): not a path in a sentence.
     if line.monospaced and (
