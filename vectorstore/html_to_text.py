@@ -60,6 +60,8 @@ def html_to_text(raw: str, with_title: bool = True) -> tuple[str, str]:
         # prompt in <code>, the command in <strong>) would run the lines together.
         for inner in [e for e in block.iterdescendants() if isinstance(e.tag, str)]:
             inner.drop_tag()
+    for term in list(tree.iter("dt")):
+        _joined_with_description(term)
     body = tree.find("body")
     annotated = get_annotated_text(
         lxml_html.tostring(body if body is not None else tree, encoding="unicode"), _CONFIG
@@ -68,6 +70,22 @@ def html_to_text(raw: str, with_title: bool = True) -> tuple[str, str]:
     if with_title and title and not text.lstrip("# ").startswith(title):
         text = f"# {title}\n\n{text}" if text else ""
     return title, text
+
+
+def _joined_with_description(term: lxml_html.HtmlElement) -> None:
+    """A definition list's term and its description as one line, "term: description": apart,
+    "contains the header files required to build external modules" no longer says which package."""
+    description = term.getnext()
+    if description is None or description.tag != "dd" or not term.text_content().strip():
+        return
+    first = description[0] if len(description) else None
+    if first is not None and first.tag in ("p", "div") and not (description.text or "").strip():
+        first.drop_tag()  # DocBook wraps each description in a paragraph; unwrapped, it stays on the line
+    term.tag = "span"
+    term.tail = (" " if term.text_content().rstrip().endswith(":") else ": ") + (description.text or "")
+    description.text = None
+    description.insert(0, term)
+    description.tag = "div"  # a block of its own, as the term was
 
 
 def _is_furniture(element: lxml_html.HtmlElement) -> bool:

@@ -44,18 +44,35 @@ class Extract:
 def split_sentences(text: str) -> list[str]:
     """A passage's sentences, each found within its line. A sentence that ends its line with ":"
     takes the next line with it (the list item or code line it introduces): "run the following
-    command:" alone answers nothing."""
+    command:" alone answers nothing. Lines too short to be sentences ("max-lease-time 7200;",
+    "xdev: 1") count when they run together, as lines of code or settings: that run is one unit."""
     spans: list[tuple[int, int]] = []
+    short: list[tuple[int, int]] = []  # the run of short lines so far
+
+    def close_run() -> None:
+        if len(short) >= 2:
+            spans.append((short[0][0], short[-1][1]))
+        short.clear()
+
     offset = 0
     lines = text.split("\n")
     for number, line in enumerate(lines):
-        if line.strip():
-            found = sentence_spans(text, (offset, offset + len(line)), MAX_SENTENCE_CHARS)
+        end = offset + len(line)
+        if line.strip() and len(line.split()) < 3 and not line.rstrip().endswith(":"):
+            if short and end - short[0][0] > MAX_SENTENCE_CHARS:
+                close_run()
+            short.append((offset, end))
+        else:
+            close_run()
+        if line.strip() and not short:
+            found = sentence_spans(text, (offset, end), MAX_SENTENCE_CHARS)
             following = lines[number + 1] if number + 1 < len(lines) else ""
             if found and text[found[-1][0] : found[-1][1]].rstrip().endswith(":") and following.strip():
-                found[-1] = (found[-1][0], offset + len(line) + 1 + len(following.rstrip()))
+                found[-1] = (found[-1][0], end + 1 + len(following.rstrip()))
             spans += found
-        offset += len(line) + 1
+        offset = end + 1
+    close_run()
+    spans.sort()
     return [sentence.strip() for a, b in spans if len((sentence := text[a:b]).split()) >= 3]
 
 

@@ -111,6 +111,14 @@ def test_a_sentence_that_introduces_a_command_is_read_with_it():
     assert all(sentence in text for sentence in split_sentences(text))
 
 
+def test_lines_of_settings_are_read_together_and_a_lone_short_line_is_not():
+    text = "The file sets the lease times.\nShare\n\ndefault-lease-time 600;\nmax-lease-time 7200;\n\nxdev: 1"
+    found = split_sentences(text)
+    assert "default-lease-time 600;\nmax-lease-time 7200;" in found
+    assert not any("Share" in s or "xdev" in s for s in found)
+    assert all(sentence in text for sentence in found)
+
+
 def test_a_pages_content_is_kept_whatever_its_wrappers_are_named():
     # Read the Docs wraps the content in "wy-nav-content-wrap"; an article's <header> holds its title.
     _title, text = html_to_text(
@@ -141,3 +149,16 @@ def test_a_code_block_with_markup_inside_keeps_its_lines_and_heading_links_go():
     )
     assert "## Listing\n" in text and "¶" not in text
     assert "```\n$ ldapsearch -x -b dc=falcot,dc=com\n# extended LDIF\n#\ndn: dc=falcot,dc=com\n```" in text
+
+
+def test_a_definition_lists_term_stays_on_the_line_of_its_description():
+    # DocBook's variablelist: apart, "contains the header files…" no longer says which package.
+    _title, text = html_to_text(
+        '<html><body><h2>Packages</h2><p>make deb-pkg will generate:</p><dl class="variablelist">'
+        '<dt><span class="term"><span class="pkg">linux-headers-<em>version</em></span></span></dt>'
+        '<dd><div class="para">contains the header files required to build external modules,</div></dd>'
+        "<dt>linux-libc-dev</dt><dd><p>contains headers for user-space libraries.</p><p>More.</p></dd>"
+        "</dl></body></html>"
+    )
+    assert "\nlinux-headers-version: contains the header files required to build external modules,\n" in text
+    assert "\nlinux-libc-dev: contains headers for user-space libraries.\n\nMore." in text
