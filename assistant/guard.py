@@ -70,13 +70,6 @@ _UNITS = {
     "quarante": 40,
     "cinquante": 50,
     "cent": 100,
-    # Vietnamese, folded (unambiguous ones; "ba", "hai", "nam", "mot" are common words too)
-    "bon": 4,
-    "sau": 6,
-    "bay": 7,
-    "tam": 8,
-    "chin": 9,
-    "muoi": 10,
 }
 _MULTIPLIERS = {
     "thousand": 1_000,
@@ -91,11 +84,22 @@ _MULTIPLIERS = {
     "milliards": 1_000_000_000,
     "ty": 1_000_000_000,
 }
-# Vietnamese small numbers count only before a multiplier ("ba triệu" = 3 000 000) once folded:
-# "ba" may have been "bà" (Mrs), "nam" "năm" (year), "mot" "một" (a).
-_BEFORE_MULTIPLIER = {"mot": 1, "hai": 2, "ba": 3, "nam": 5}
-# Unfolded and lower case, "hai" and "ba" are only numbers ("hai hội thảo" = two workshops).
-_VIETNAMESE_SMALL = re.compile(r"(?<!\w)(hai|ba)(?!\w)")
+# Vietnamese numbers count only before a multiplier ("ba triệu" = 3 000 000) once folded: "ba"
+# may have been "bà" (Mrs), "nam" "năm" (year), "sau" "sau" (after), "tam" "tâm" (centre).
+_BEFORE_MULTIPLIER = {
+    "mot": 1,
+    "hai": 2,
+    "ba": 3,
+    "bon": 4,
+    "nam": 5,
+    "sau": 6,
+    "bay": 7,
+    "tam": 8,
+    "chin": 9,
+}
+# Unfolded and lower case, these are only numbers ("hai hội thảo" = two workshops).
+_VIETNAMESE_NUMBERS = {"hai": 2, "ba": 3, "bốn": 4, "sáu": 6, "bảy": 7, "tám": 8, "chín": 9, "mười": 10}
+_VIETNAMESE_SMALL = re.compile(r"(?<!\w)(" + "|".join(_VIETNAMESE_NUMBERS) + r")(?!\w)")
 # A month name next to a figure is part of a date: "November 13" = "13 novembre" = "13/11".
 _MONTH_NUMBERS = {
     name: number
@@ -126,7 +130,7 @@ def numbers_in(text: str) -> set[str]:
         value = match.group().replace(",", ".")
         found.add(value.rstrip("0").rstrip(".") if "." in value else value.lstrip("0") or "0")
     for match in _VIETNAMESE_SMALL.finditer(unicodedata.normalize("NFC", text)):
-        found.add("2" if match.group() == "hai" else "3")
+        found.add(str(_VIETNAMESE_NUMBERS[match.group()]))
     # An ordinal's ending is part of its number: "19th to 22nd March" is the 19th to 22 March.
     words = re.findall(r"[a-z]+|\d+(?:[.,]\d+)?", re.sub(r"(\d)(?:st|nd|rd|th|er)\b", r"\1", fold(text)))
     for i, word in enumerate(words):
@@ -165,7 +169,9 @@ def number_value(text: str) -> str | None:
 # What a question asks for, when it is a figure or a time: an answer without one has not found it.
 _ASKS_NUMBER = re.compile(r"\bhow\s+(many|much)\b|\bcombien\b|\bbao\s+nhiêu\b|\bmấy\b", re.IGNORECASE)
 _ASKS_TIME = re.compile(
-    r"\bwhen\b|\bwhat\s+(year|date|day)\b|\bhow\s+long\b|\bquand\b|\bquel(le)?\s+(année|date|jour)\b"
+    # "when" and "quand" ask only when they open the question: "…give when installing" does not.
+    r"^\W*(?:and\s+|et\s+|since\s+|depuis\s+)?(?:when|quand)\b"
+    r"|\bwhat\s+(year|date|day)\b|\bhow\s+long\b|\bquel(le)?\s+(année|date|jour)\b"
     r"|\bkhi\s+nào\b|\bnăm\s+nào\b|\bngày\s+nào\b|\bbao\s+(giờ|lâu)\b|\blúc\s+nào\b",
     re.IGNORECASE,
 )
@@ -187,7 +193,14 @@ def misses_what_is_asked(question: str, answer: str) -> str | None:
         return "the question asks for a figure and the answer gives none"
     if _ASKS_TIME.search(question) and not (new_numbers or _MONTHS.search(answer)):
         return "the question asks when and the answer gives no date"
+    if _NOTHING_NAMED.search(answer):
+        return "the answer leaves out the thing it names"
     return None
+
+
+# "The package you need to install is [1].": the verb is there, what it names is missing (a small
+# model drops the command or file it did not find in the sentence it read).
+_NOTHING_NAMED = re.compile(r"\b(?:is|are|was|were|est|sont|était|là)\s*[:,]?\s*\[\d+\]", re.IGNORECASE)
 
 
 # Words that carry no answer: articles, auxiliaries, prepositions, "said" (folded, three languages).
@@ -210,10 +223,10 @@ def repeats_the_question(question: str, answer: str) -> bool:
     write such parrots ("The law on workers going abroad was amended in 2020 [3]" for "Which law
     … was amended in 2020?") when they did not find the fact in a foreign-language passage."""
     asked = set(re.findall(r"\w+", fold(question)))
-    stems = {word[:4] for word in asked if len(word) >= 5}
+    stems = {word[:4] for word in asked if len(word) >= 4}
     said = re.findall(r"\w+", fold(CITATION.sub(" ", answer)))
     return bool(said) and all(
-        word in asked or word in _NO_ANSWER_WORDS or (len(word) >= 5 and word[:4] in stems) for word in said
+        word in asked or word in _NO_ANSWER_WORDS or (len(word) >= 4 and word[:4] in stems) for word in said
     )
 
 

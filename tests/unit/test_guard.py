@@ -160,6 +160,8 @@ def test_extractors():
     assert "3000000" in numbers_in("ba triệu người")
     assert "3" not in numbers_in("Bà Rinas, ông Hai")  # "Bà" (Mrs) and a name are not numbers
     assert {"2", "3"} <= numbers_in("hai hội thảo, ba phiên")  # two workshops, three sessions
+    assert {"6", "8"} <= numbers_in("sáu người, tám ngày") and "6000000" in numbers_in("sáu triệu")
+    assert not numbers_in("Sau khi đọc, bay về, tâm sự")  # after, fly, heart: words, not 6, 7, 8
     assert numbers_in("le 13 novembre, November 13, May 2024") == {"13", "11", "5", "2024"}
     assert "5" not in numbers_in("It may help.")
     assert names_in("The workshop was funded by PRM and led by David Knight.") == {"PRM", "David Knight"}
@@ -201,7 +203,12 @@ def test_declines_written_in_prose_are_recognised(text, declines):
         ("Hội thảo kéo dài mấy ngày?", "Hội thảo kéo dài hai ngày [1].", False),
         ("When was the profile published?", "It was published in October [1].", False),
         ("Quand a eu lieu la visite ?", "La visite a eu lieu à Bangkok [1].", True),
+        ("Since when has IOM been in Viet Nam?", "IOM has been there for long [1].", True),
+        # "when" inside the question does not ask for a date.
+        ("What URI did they give when installing it?", "They gave ldapi://ldap.falcot.com [2].", False),
         ("Who chaired the conference?", "Phan Thi Minh Giang [1].", False),
+        ("Which package do I need?", "The package you need to install is [1].", True),
+        ("Quel paquet faut-il ?", "Le paquet à installer est [2].", True),
     ],
 )
 def test_an_answer_without_the_figure_or_date_asked_for_is_a_non_answer(question, answer, misses):
@@ -239,6 +246,7 @@ def test_number_value_reads_answers_that_are_only_a_figure():
             "Les travailleurs ont été évacués de Libye en 2014 [1].",
             True,
         ),
+        ("Which command lists all the LXC containers?", "The command to list all the LXC containers [1].", True),
         # Answers: one new word (a name, a nationality, a place) is enough.
         (
             "Which countries hosting Vietnamese migrants does IOM engage with?",
