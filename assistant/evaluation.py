@@ -188,6 +188,7 @@ class AnswerRow:
     total_ms: float
     first_token_ms: float | None
     wrong_language: bool = False
+    reply: str = ""
 
 
 @dataclass
@@ -229,6 +230,7 @@ class AnswerReport:
             "wrong": [r.question.id for r in self.rows if r.question.answerable and not r.correct],
             "not_refused": [r.question.id for r in self.rows if not r.question.answerable and not r.refused],
             "wrong_language": [r.question.id for r in self.rows if r.wrong_language],
+            "replies": {r.question.id: r.reply for r in self.rows},
         }
 
 
@@ -255,6 +257,7 @@ def evaluate_answers(
             total_ms=answer.timings_ms.get("total", 0.0),
             first_token_ms=answer.timings_ms.get("first_token"),
             wrong_language=answer_language(answer.answer) not in (None, answer.language),
+            reply=answer.answer,
         )
         rows.append(row)
         if progress:

@@ -270,6 +270,8 @@ def main() -> int:
                     "wrong": answers["report"]["wrong"],
                     "not_refused": answers["report"]["not_refused"],
                     "log": answers["log"],
+                    # What each question got (a commit before replies were reported has none).
+                    "replies": answers["report"].get("replies", {}),
                 }
             )
             print(_row(runs[-1]), file=sys.stderr, flush=True)
