@@ -96,6 +96,7 @@ _BEFORE_MULTIPLIER = {
     "bay": 7,
     "tam": 8,
     "chin": 9,
+    "muoi": 10,
 }
 # Unfolded and lower case, these are only numbers ("hai hội thảo" = two workshops).
 _VIETNAMESE_NUMBERS = {"hai": 2, "ba": 3, "bốn": 4, "sáu": 6, "bảy": 7, "tám": 8, "chín": 9, "mười": 10}
@@ -169,8 +170,10 @@ def number_value(text: str) -> str | None:
 # What a question asks for, when it is a figure or a time: an answer without one has not found it.
 _ASKS_NUMBER = re.compile(r"\bhow\s+(many|much)\b|\bcombien\b|\bbao\s+nhiêu\b|\bmấy\b", re.IGNORECASE)
 _ASKS_TIME = re.compile(
-    # "when" and "quand" ask only when they open the question: "…give when installing" does not.
-    r"^\W*(?:and\s+|et\s+|since\s+|depuis\s+)?(?:when|quand)\b"
+    # "when" and "quand" ask when they open a clause ("So when…", "Depuis quand…", "Do you know
+    # when…") or end it ("C'est quand ?"); "…did they give when installing it?" does not ask.
+    r"(?:^|[.?!;:]\s*|\b(?:and|but|so|since|et|mais|depuis|jusqu'à|know|tell|savez|sais)\s+)(?:when|quand)\b"
+    r"(?!\s+\w+ing\b)|\bquand\s*\?"
     r"|\bwhat\s+(year|date|day)\b|\bhow\s+long\b|\bquel(le)?\s+(année|date|jour)\b"
     r"|\bkhi\s+nào\b|\bnăm\s+nào\b|\bngày\s+nào\b|\bbao\s+(giờ|lâu)\b|\blúc\s+nào\b",
     re.IGNORECASE,
@@ -193,15 +196,20 @@ def misses_what_is_asked(question: str, answer: str) -> str | None:
         return "the question asks for a figure and the answer gives none"
     if _ASKS_TIME.search(question) and not (new_numbers or _MONTHS.search(answer)):
         return "the question asks when and the answer gives no date"
-    if _NOTHING_NAMED.search(answer):
+    if any(m.group(1).casefold() not in _WHOLE_WITH_VERB for m in _NOTHING_NAMED.finditer(answer)):
         return "the answer leaves out the thing it names"
     return None
 
 
 # "The package you need to install is [1].": the verb is there, what it names is missing (a small
-# model drops the command or file it did not find in the sentence it read).
-_NOTHING_NAMED = re.compile(r"\b(?:is|are|was|were|est|sont|était|là)\s*[:,]?\s*\[\d+\]", re.IGNORECASE)
-
+# model drops the command or file it did not find in the sentence it read). "Yes, it is [1]." and
+# "c'est [1]" are whole answers.
+_NOTHING_NAMED = re.compile(
+    r"(?<![\w'’])(\w+)\s+(?:is|are|was|were|est|sont|était|là)\s*[:,]?\s*(?:\[\d+(?:\s*,\s*\d+)*\]\s*)+"
+    r"(?:[.!?]|$)",
+    re.IGNORECASE,
+)
+_WHOLE_WITH_VERB = {"it", "this", "that", "they", "as", "than", "yes", "no", "oui", "non", "ce", "cela"}
 
 # Words that carry no answer: articles, auxiliaries, prepositions, "said" (folded, three languages).
 _NO_ANSWER_WORDS = {
@@ -223,10 +231,14 @@ def repeats_the_question(question: str, answer: str) -> bool:
     write such parrots ("The law on workers going abroad was amended in 2020 [3]" for "Which law
     … was amended in 2020?") when they did not find the fact in a foreign-language passage."""
     asked = set(re.findall(r"\w+", fold(question)))
-    stems = {word[:4] for word in asked if len(word) >= 4}
+    stems = {word[:4] for word in asked if len(word) >= 5}
     said = re.findall(r"\w+", fold(CITATION.sub(" ", answer)))
     return bool(said) and all(
-        word in asked or word in _NO_ANSWER_WORDS or (len(word) >= 4 and word[:4] in stems) for word in said
+        word in asked
+        or word in _NO_ANSWER_WORDS
+        or (len(word) >= 5 and word[:4] in stems)
+        or f"{word}s" in asked  # "list" for "lists"; a four-letter stem would take "chin" (nine) for "chinh"
+        for word in said
     )
 
 

@@ -76,7 +76,12 @@ def _joined_with_description(term: lxml_html.HtmlElement) -> None:
     """A definition list's term and its description as one line, "term: description": apart,
     "contains the header files required to build external modules" no longer says which package."""
     description = term.getnext()
-    if description is None or description.tag != "dd" or not term.text_content().strip():
+    if (
+        description is None
+        or description.tag != "dd"
+        or not term.text_content().strip()
+        or not description.text_content().strip()
+    ):
         return
     first = description[0] if len(description) else None
     if first is not None and first.tag in ("p", "div") and not (description.text or "").strip():

@@ -55,20 +55,24 @@ def split_sentences(text: str) -> list[str]:
         short.clear()
 
     offset = 0
+    taken = -1  # the line a sentence ending in ":" took with it
     lines = text.split("\n")
     for number, line in enumerate(lines):
         end = offset + len(line)
-        if line.strip() and len(line.split()) < 3 and not line.rstrip().endswith(":"):
+        if number == taken:
+            close_run()
+        elif line.strip() and len(line.split()) < 3 and not line.rstrip().endswith(":"):
             if short and end - short[0][0] > MAX_SENTENCE_CHARS:
                 close_run()
             short.append((offset, end))
         else:
             close_run()
-        if line.strip() and not short:
+        if line.strip() and not short and number != taken:
             found = sentence_spans(text, (offset, end), MAX_SENTENCE_CHARS)
             following = lines[number + 1] if number + 1 < len(lines) else ""
             if found and text[found[-1][0] : found[-1][1]].rstrip().endswith(":") and following.strip():
                 found[-1] = (found[-1][0], end + 1 + len(following.rstrip()))
+                taken = number + 1
             spans += found
         offset = end + 1
     close_run()

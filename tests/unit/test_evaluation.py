@@ -1,6 +1,9 @@
+from assistant.answer import Answer
 from assistant.evaluation import (
+    EvalQuestion,
     RetrievalScores,
     answer_matches,
+    evaluate_answers,
     evaluate_retrieval,
     first_gold_rank,
     load_questions,
@@ -86,3 +89,22 @@ def test_an_accepted_answer_must_be_whole_words_or_the_whole_figure():
     assert answer_matches("des escroqueries [1]", ["escroquerie"])  # a plural
     assert answer_matches("in Hanoi [1]", ["Hà Nội"])
     assert answer_matches("le 28/11/2024 [1]", ["28/11/2024"])
+
+
+def test_the_answer_report_keeps_what_each_question_got():
+    questions = [
+        EvalQuestion(id="a", language="en", question="Which port?", gold=("x",), answer_any=("8080",)),
+        EvalQuestion(id="b", language="en", question="Which colour?", gold=(), answer_any=()),
+    ]
+    replies = {"Which port?": "It listens on 8081 [1].", "Which colour?": "The articles don't say."}
+
+    def ask(question: str) -> Answer:
+        refused = question == "Which colour?"
+        return Answer(
+            question=question, standalone_question=question, answer=replies[question], refused=refused,
+            language="en", generator="local", requested_generator="local",
+        )  # fmt: skip
+
+    report = evaluate_answers(questions, ask, "local").as_dict()
+    assert report["replies"] == {"a": replies["Which port?"], "b": replies["Which colour?"]}
+    assert report["wrong"] == ["a"] and report["not_refused"] == []

@@ -209,6 +209,13 @@ def test_declines_written_in_prose_are_recognised(text, declines):
         ("Who chaired the conference?", "Phan Thi Minh Giang [1].", False),
         ("Which package do I need?", "The package you need to install is [1].", True),
         ("Quel paquet faut-il ?", "Le paquet à installer est [2].", True),
+        ("Is crontab per user?", "Yes, it is [1].", False),
+        ("Le fichier existe-t-il ?", "Oui, c'est [2].", False),
+        ("Which command?", "The command is [1]: crontab -e.", False),  # the citation mid-sentence
+        ("So when did IOM arrive?", "IOM arrived long ago [1].", True),
+        ("Et depuis quand ?", "Depuis longtemps [1].", True),
+        ("La réunion a lieu quand ?", "À Hanoi [1].", True),
+        ("Which file is read when booting?", "The file /etc/fstab [1].", False),
     ],
 )
 def test_an_answer_without_the_figure_or_date_asked_for_is_a_non_answer(question, answer, misses):
@@ -220,6 +227,7 @@ def test_number_value_reads_answers_that_are_only_a_figure():
     assert number_value("300 000") == "300000" and number_value("huit") == "8"
     assert number_value("28 November 2024") is None and number_value("28/11/2024") is None
     assert number_value("ba") == "3" and number_value("bà") is None
+    assert number_value("mười") == "10"
 
 
 @pytest.mark.parametrize(
@@ -246,7 +254,12 @@ def test_number_value_reads_answers_that_are_only_a_figure():
             "Les travailleurs ont été évacués de Libye en 2014 [1].",
             True,
         ),
-        ("Which command lists all the LXC containers?", "The command to list all the LXC containers [1].", True),
+        (
+            "Which command lists all the LXC containers?",
+            "The command to list all the LXC containers [1].",
+            True,
+        ),
+        ("Chính phủ đã ký bao nhiêu hiệp định?", "Chính phủ đã ký chín hiệp định [1].", False),  # chín: nine
         # Answers: one new word (a name, a nationality, a place) is enough.
         (
             "Which countries hosting Vietnamese migrants does IOM engage with?",

@@ -116,7 +116,10 @@ def test_lines_of_settings_are_read_together_and_a_lone_short_line_is_not():
     found = split_sentences(text)
     assert "default-lease-time 600;\nmax-lease-time 7200;" in found
     assert not any("Share" in s or "xdev" in s for s in found)
+    assert "The file sets the lease times." in found
     assert all(sentence in text for sentence in found)
+    # A line taken by the sentence that introduces it does not start a run of its own.
+    assert split_sentences("Add these two lines:\nfoo 1\nbar 2") == ["Add these two lines:\nfoo 1"]
 
 
 def test_a_pages_content_is_kept_whatever_its_wrappers_are_named():
@@ -158,7 +161,8 @@ def test_a_definition_lists_term_stays_on_the_line_of_its_description():
         '<dt><span class="term"><span class="pkg">linux-headers-<em>version</em></span></span></dt>'
         '<dd><div class="para">contains the header files required to build external modules,</div></dd>'
         "<dt>linux-libc-dev</dt><dd><p>contains headers for user-space libraries.</p><p>More.</p></dd>"
-        "</dl></body></html>"
+        "<dt>empty</dt><dd> </dd><p>Next paragraph.</p></dl></body></html>"
     )
     assert "\nlinux-headers-version: contains the header files required to build external modules,\n" in text
     assert "\nlinux-libc-dev: contains headers for user-space libraries.\n\nMore." in text
+    assert "\nempty\n" in text and "empty:" not in text  # a term without a description stays as it is
