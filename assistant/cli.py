@@ -366,7 +366,8 @@ def format_eval(result: dict) -> str:
         "hit@1",
         "hit@4",
         "mrr",
-        "answer_accuracy",
+        "risk",
+        "coverage",
         "refusal_rate_unanswerable",
         "false_refusal_rate",
         "guard_rate",
@@ -376,7 +377,8 @@ def format_eval(result: dict) -> str:
         "hit@1",
         "hit@4",
         "MRR",
-        "accuracy",
+        "risk",
+        "coverage",
         "refused unans.",
         "false refusals",
         "guard",
@@ -386,6 +388,7 @@ def format_eval(result: dict) -> str:
         "TTFT p50 s",
     ]
     lines = [f"generator: {result['generator']}", f"{'':<9}" + "".join(f"{h:>15}" for h in heads)]
+    # risk: wrong replies among those shown as answers; coverage: right answers among answerable.
     scopes = [("overall", result["overall"]), *result["by_language"].items()]
     for name, summary in scopes:
         latency, first = summary["latency_ms"], summary["first_token_ms"]

@@ -206,10 +206,15 @@ class AnswerReport:
         def rate(part: list[AnswerRow], whole: list[AnswerRow]) -> float:
             return round(len(part) / len(whole), 4) if whole else 0.0
 
+        shown = [r for r in rows if not r.refused]  # quote blocks and non-answers count as shown
         return {
             "n": len(rows),
             **{k: v for k, v in retrieval.as_dict().items() if k != "n"},
             "answer_accuracy": rate([r for r in answerable if r.correct], answerable),
+            # What a user risks in trusting a reply shown as an answer, and what share of the
+            # answerable questions gets a right one (the same count as `answer_accuracy`).
+            "risk": rate([r for r in shown if not r.correct], shown),
+            "coverage": rate([r for r in answerable if r.correct], answerable),
             "refusal_rate_unanswerable": rate([r for r in unanswerable if r.refused], unanswerable),
             "false_refusal_rate": rate([r for r in answerable if r.refused], answerable),
             "guard_rate": rate([r for r in checked if r.guard_fired], checked),

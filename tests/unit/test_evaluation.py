@@ -108,3 +108,31 @@ def test_the_answer_report_keeps_what_each_question_got():
     report = evaluate_answers(questions, ask, "local").as_dict()
     assert report["replies"] == {"a": replies["Which port?"], "b": replies["Which colour?"]}
     assert report["wrong"] == ["a"] and report["not_refused"] == []
+
+
+def test_risk_counts_every_wrong_reply_shown_as_an_answer_and_coverage_the_right_ones():
+    questions = [
+        EvalQuestion(id="a", language="en", question="Which port?", gold=("x",), answer_any=("8080",)),
+        EvalQuestion(id="b", language="en", question="Which user?", gold=("x",), answer_any=("root",)),
+        EvalQuestion(id="c", language="en", question="Which colour?", gold=(), answer_any=()),
+        EvalQuestion(id="d", language="en", question="Which city?", gold=(), answer_any=()),
+        EvalQuestion(id="e", language="en", question="Which disk?", gold=("x",), answer_any=("sda",)),
+    ]
+    replies = {  # right, wrong, an unanswerable answered, one refused, one answerable refused
+        "Which port?": ("It listens on 8080 [1].", False),
+        "Which user?": ("It runs as nobody [1].", False),
+        "Which colour?": ("Quoting the sources directly: “Blue skies.” [1]", False),
+        "Which city?": ("The articles don't say.", True),
+        "Which disk?": ("The articles don't say.", True),
+    }
+
+    def ask(question: str) -> Answer:
+        text, refused = replies[question]
+        return Answer(
+            question=question, standalone_question=question, answer=text, refused=refused,
+            language="en", generator="local", requested_generator="local",
+        )  # fmt: skip
+
+    overall = evaluate_answers(questions, ask, "local").as_dict()["overall"]
+    assert overall["risk"] == round(2 / 3, 4)  # 3 shown as answers, 2 of them wrong
+    assert overall["coverage"] == round(1 / 3, 4)
