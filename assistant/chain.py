@@ -1,10 +1,10 @@
-"""The answer chain: condense → translate → retrieve → answerable? → generate → guard → `Answer`.
+"""The answer chain: condense → translate → retrieve → on topic? → generate → verify → `Answer`.
 
 `stream()` yields events on named channels, kotaemon-style: `evidence` (the sentences the model
 reads, as soon as they are ranked), `token` (chat text as it is generated) and `answer` (the
-final, checked `Answer` with its citations, for the evidence panel). A
-generated answer is shown only after the guard: if it fails, the extractive answer replaces it,
-marked as such.
+final, checked `Answer` with its citations, for the evidence panel). A generated answer is shown
+only on the verifier's verdict (`assistant.verifier`); otherwise a refusal with the closest
+sentence, or the source sentences quoted, replaces it.
 """
 
 from __future__ import annotations
@@ -20,39 +20,22 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import PromptTemplate
 
-from assistant import guard
+from assistant import verifier
 from assistant.answer import Answer, Citation, GuardReport, Passage, Quote
 from assistant.generators.extractive import ExtractiveGenerator
 from assistant.generators.local import LlamaCppChatModel
-from assistant.language import LANGUAGES, ReplyLanguage, answer_language, is_small_talk, reply_language
+from assistant.language import LANGUAGES, ReplyLanguage, is_small_talk, reply_language
 from assistant.llm import GeneratorUnavailable
-from assistant.prompts import NOT_IN_SOURCES, Prompts, format_history, format_sources
+from assistant.prompts import Prompts, format_history, format_sources
 from assistant.settings import Settings
 from vectorstore.languages import foreign_language
 from vectorstore.retriever import HybridRetriever
 
 History = Sequence[tuple[str, str]]  # (role "user" | "assistant", text), oldest first
 SHORT_FOLLOW_UP_WORDS = 12
-# What a model writes when it declines in prose instead of replying NOT_IN_SOURCES.
-_DECLINES = re.compile(
-    "|".join(
-        [
-            NOT_IN_SOURCES,
-            r"\b(do|does|did)\s+not\s+(provide|contain|mention|say|state|specify|include|give)",
-            r"\b(no|any)\s+information\b",
-            r"\bnot\s+(mentioned|specified|provided|stated|available)\b",
-            r"\bne\s+(précise|mentionne|contien|dit|fourni|donne|parle|indique)\w*\s+pas\b",
-            r"\b(aucune|pas\s+d')\s*information",
-            r"\bkhông\s+(đề\s+cập|có\s+thông\s+tin|nêu|cung\s+cấp|nói)",
-        ]
-    ),
-    re.IGNORECASE,
-)
-
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 _WORD = re.compile(r"[^\W_]", re.UNICODE)
-_OTHER_MARKERS = re.compile(r"[(\[【]\s*(?:source|nguồn)?\s*(\d{1,2})\s*[)\]】]", re.IGNORECASE)
 
 
 class QuestionError(ValueError):
@@ -149,7 +132,7 @@ class AnswerChain:
             "passages": passages,
         }
         mark = time.perf_counter()
-        if not self._answerable(standalone, passages):
+        if not verifier.on_topic(standalone, passages, self.settings.min_topicality):
             answer = Answer(**base, answer=language.not_in_sources, refused=True, generator="none")
         elif self.llm is None:
             answer = Answer(**base, **self._extractive(extractive, standalone, passages, language))
@@ -272,17 +255,6 @@ class AnswerChain:
         line = reply.strip().splitlines()[0].strip().strip('"') if reply.strip() else ""
         return line if 3 <= len(line) <= 4 * len(question) + 200 else ""
 
-    def _answerable(self, question: str, passages: Sequence[Passage]) -> bool:
-        """On the topic: the best passage is similar enough to the question, or states the full
-        name the question asks about ("Qui est David Knight ?" is short, and a name alone is not
-        much like any passage to the embedding model)."""
-        topicality = [p.topicality for p in passages if p.topicality is not None]
-        if not passages or not topicality or max(topicality) >= self.settings.min_topicality:
-            return bool(passages)
-        named = [name for name in guard.names_in(question) if " " in name]
-        found = guard.Evidence.of(" ".join(p.text for p in passages))
-        return any(found.supports_name(name) for name in named)
-
     def _shown(
         self, question: str, passages: Sequence[Passage], extractive: ExtractiveGenerator
     ) -> list[Passage]:
@@ -329,53 +301,33 @@ class AnswerChain:
         language: ReplyLanguage,
         quotes: dict[int, Quote],
     ) -> dict:
-        """The shown answer's fields for the model's reply `text`: the reply with its citations
-        checked, or the extractive quotes, or "the articles don't say" with the sentence that came
-        closest (the best-ranked one the model read). `wrong_language` asks for a rewrite."""
-        by_n = {p.n: p for p in passages}
-        closest = next(iter(quotes.values()), None)
-        declined = {
+        """The shown answer's fields for the model's reply `text`, as the verifier decides: the
+        reply with its citations checked, or the extractive quotes, or "the articles don't say"
+        with the sentence that came closest (the best-ranked one the model read).
+        `wrong_language` asks for a rewrite."""
+        verdict = verifier.judge(question, text, passages, language.code)
+        if verdict.action == "answer":
+            by_n = {p.n: p for p in passages}
+            return {
+                "answer": verdict.text,
+                "refused": False,
+                "generator": self.requested,
+                "citations": [Citation.of(by_n[n], quotes.get(n)) for n in verdict.cited],
+                "guard": verdict.report,
+                "wrong_language": verdict.wrong_language,
+            }
+        if verdict.action == "quote":
+            return {
+                **self._extractive(extractive, question, passages, language, draft=text),
+                "guard": verdict.report,
+            }
+        return {
             "answer": language.not_in_sources,
             "refused": True,
             "generator": self.requested,
-            "closest": closest,
+            "closest": next(iter(quotes.values()), None),
+            "guard": verdict.report,
         }
-        if not text.strip() or _DECLINES.search(text):
-            return declined
-        missing = guard.misses_what_is_asked(question, text)
-        if missing:  # a non-answer: the model did not find what is asked, so the sources don't say
-            return {**declined, "guard": GuardReport(checked=True, fired=True, reason=missing, draft=text)}
-        tidy = _tidy(text, len(passages))
-        if guard.repeats_the_question(question, tidy):
-            # Nothing found, put in other words; the sources are on topic: show their best sentence.
-            report = GuardReport(
-                checked=True, fired=True, reason="the answer only repeats the question", draft=text
-            )
-            return {**self._extractive(extractive, question, passages, language, draft=text), "guard": report}
-        result = guard.check(tidy, {n: p.text for n, p in by_n.items()}, question)
-        report = GuardReport(
-            checked=True,
-            fired=not result.passed,
-            dropped_citations=result.dropped,
-            unsupported=result.unsupported,
-            repaired=result.repaired,
-            reason=result.reason,
-            draft=None if result.passed else text,
-        )
-        invented = [] if result.passed else guard.made_up(tidy, [p.text for p in passages], question)
-        if invented:  # in no retrieved passage at all: the model did not find it, the sources don't say
-            report.reason = f"in no retrieved passage: {', '.join(invented)}"
-            return {**declined, "guard": report}
-        if result.passed:
-            return {
-                "answer": result.text,
-                "refused": False,
-                "generator": self.requested,
-                "citations": [Citation.of(by_n[n], quotes.get(n)) for n in result.cited],
-                "guard": report,
-                "wrong_language": answer_language(result.text) not in (None, language.code),
-            }
-        return {**self._extractive(extractive, question, passages, language, draft=text), "guard": report}
 
 
 def excerpt_quotes(passages: Sequence[Passage], shown: Sequence[Passage]) -> dict[int, Quote]:
@@ -390,19 +342,6 @@ def excerpt_quotes(passages: Sequence[Passage], shown: Sequence[Passage]) -> dic
         if start >= 0:
             quotes[excerpt.n] = Quote(n=excerpt.n, sentence=sentence, start=start, end=start + len(sentence))
     return quotes
-
-
-def _tidy(text: str, passages: int) -> str:
-    """Strip what small models wrap answers in (an 'Answer:' label, stray source tags), and turn
-    their other citation shapes ("(3)", "[Source 3]", "【3】") into `[3]` when 3 is a passage."""
-    text = re.sub(r"</?source[^>]*>", "", text)
-
-    def marker(match: re.Match[str]) -> str:
-        n = int(match.group(1))
-        return f"[{n}]" if 1 <= n <= passages else match.group(0)
-
-    text = _OTHER_MARKERS.sub(marker, text)
-    return re.sub(r"^\s*(answer|réponse|trả lời)\s*:\s*", "", text.strip(), flags=re.IGNORECASE)
 
 
 def _unavailable(exc: Exception) -> str:

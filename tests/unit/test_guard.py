@@ -187,7 +187,7 @@ def test_lowercase_accented_words_are_not_names():
     ],
 )
 def test_declines_written_in_prose_are_recognised(text, declines):
-    from assistant.chain import _DECLINES
+    from assistant.verifier import DECLINES as _DECLINES
 
     assert bool(_DECLINES.search(text)) is declines
 
