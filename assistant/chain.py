@@ -22,6 +22,7 @@ from langchain_core.prompts import PromptTemplate
 
 from assistant import verifier
 from assistant.answer import Answer, Citation, GuardReport, Passage, Quote
+from assistant.follow_up import needs_history
 from assistant.generators.extractive import ExtractiveGenerator
 from assistant.generators.local import LlamaCppChatModel
 from assistant.language import LANGUAGES, ReplyLanguage, is_small_talk, reply_language
@@ -105,7 +106,7 @@ class AnswerChain:
             return
 
         standalone = question
-        if history:
+        if history and needs_history(question):  # most turns stand on their own: no model pass
             yield Event("status", "condensing the follow-up question")
             standalone = self._condense(question, history)
             timings["condense"] = _ms(started)

@@ -1,0 +1,94 @@
+"""Does a question need the conversation to be understood? Decided without the model.
+
+Most turns of a conversation stand on their own; rewriting each with the model costs 3-5 s and
+gives the same question back. Only a question that points back — a pronoun or demonstrative
+with nothing in the question to point at ("who funded it?", "et lui ?", "ông ấy là ai?"), or an
+ellipsis ("and in 2015?", "còn năm 2015 thì sao?") — is rewritten. When unsure, rewrite: a
+needless rewrite costs seconds, a missed one answers the wrong question.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Pronouns that stand for something said before, whatever else the question holds.
+_POINTERS = {
+    "en": "they he him she this these those",
+    "fr": "il elle ils elles lui eux celui celle ceux celles ceci cet cette ces",
+    "vi": "họ ấy này kia",
+}
+# Pronouns that may point inside the question itself ("the leases it has handed out"): they
+# point back only when little comes before them ("Who funded it?").
+_NEUTERS = {"it", "them", "cela", "ça", "nó", "đó"}
+INSIDE_AFTER_WORDS = 4
+# Possessives: they point back only when nothing named comes before them ("What is its budget?"
+# against "What is IOM's budget for its programmes?").
+_POSSESSIVES = {
+    "en": "its their his her",
+    "fr": "son sa ses leur leurs",
+    "vi": "",
+}
+# Openings that continue the previous question instead of asking a new one.
+_CONTINUES = re.compile(
+    r"^(and|also|what about|how about|what else|who else|same|et|aussi|et pour|et en|et à|"
+    r"qu'en est-il|còn|thế còn|vậy còn|vậy|thế)\b|\b(thì sao|else|too|aussi|nữa)\W*$",
+    re.IGNORECASE,
+)
+# "that" is a pronoun after these words ("about that", "did that"), a conjunction elsewhere.
+_THAT = re.compile(r"\b(about|of|for|on|with|from|did|does|do|is|was|are|were|after|before)\s+that\b|^that\b")
+# Vietnamese honorifics are pronouns unless a name follows ("Bà Kendra Rinas", but "bà đã nói gì?").
+_HONORIFICS = {"ông", "bà", "anh", "chị", "cô"}
+_WORDS = {code: set(words.split()) for code, words in _POINTERS.items()}
+_OWNERS = {code: set(words.split()) for code, words in _POSSESSIVES.items()}
+_QUESTION_WORD_LIST = (
+    "what which who whom whose when where why how is are was were do does did the a an of "
+    "quel quelle quels quelles qui que quoi quand où comment pourquoi combien est le la les "
+    "un une de du des ai gì nào đâu sao bao nhiêu khi là has have had been sont ont était "
+    "étaient sera été có được đã"
+)
+_QUESTION_WORDS = set(_QUESTION_WORD_LIST.split())
+SHORT_WORDS = 3
+
+
+def needs_history(question: str) -> bool:
+    """True when `question` points back at the conversation (see the module docstring)."""
+    text = question.strip()
+    words = re.findall(r"[^\W\d_]+", text)  # "qu'a-t-elle" is four words here
+    lowered = [w.lower() for w in words]
+    if _CONTINUES.search(text.rstrip("?？ ").strip()) or _THAT.search(text.lower()):
+        return True
+    if len(words) <= SHORT_WORDS and not _named(words):
+        return True  # "Why?", "In 2015?", "Pourquoi ?", "Khi nào?"
+    for i, word in enumerate(lowered):
+        inverted = _inverted(text, words[i]) and _before_it(words[:i])  # "l'OIM est-elle"
+        if any(word in pointers for pointers in _WORDS.values()) and not inverted:
+            return True
+        if word == "ce" and i + 1 < len(lowered) and lowered[i + 1] not in ("que", "qui", "qu"):
+            return True  # "ce séminaire", not "ce que"
+        if word in _HONORIFICS and not (i + 1 < len(words) and words[i + 1][:1].isupper()):
+            return True
+        if any(word in owners for owners in _OWNERS.values()) and not _before_it(words[:i]):
+            return True
+        if word in _NEUTERS and len(_content(words[:i])) < INSIDE_AFTER_WORDS:
+            return True
+    return False
+
+
+def _named(words: list[str]) -> bool:
+    """A name or acronym after the first word ("What is IOM?", "Qui est Kendra Rinas ?")."""
+    return any(w[:1].isupper() for w in words[1:]) or any(w.isupper() and len(w) > 1 for w in words)
+
+
+def _content(words: list[str]) -> list[str]:
+    return [w for w in words if w.lower() not in _QUESTION_WORDS and len(w) > 3]
+
+
+def _before_it(words: list[str]) -> bool:
+    """Something a possessive can refer to: a name, or a word that is not a question word."""
+    return _named(words) or bool(_content(words))
+
+
+def _inverted(text: str, word: str) -> bool:
+    """A French subject pronoun after its verb ("est-elle", "a-t-il"): with a subject before it,
+    it repeats that subject."""
+    return re.search(rf"-(t-)?{re.escape(word)}\b", text, re.IGNORECASE) is not None
