@@ -35,16 +35,27 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False))
 
 
+def display_numbers(answer: Answer) -> dict[int, int]:
+    """Citation numbers as the reader meets them: 1, 2, … in the order the answer first cites
+    each passage, matching the Sources list (the chain numbers passages by retrieval rank)."""
+    cited = [c.n for c in answer.citations]
+    marked = [int(n) for n in re.findall(r"\[(\d+)\]", answer.answer) if int(n) in cited]
+    order = list(dict.fromkeys([*marked, *cited]))
+    return {n: shown for shown, n in enumerate(order, start=1)}
+
+
 def linked_answer(answer: Answer) -> str:
-    """The answer text, escaped, with each valid `[n]` a link to the cited passage."""
+    """The answer text, escaped, with each valid `[n]` a link to the cited passage, numbered as
+    the Sources list numbers it."""
     by_n = {c.n: c for c in answer.citations}
+    numbers = display_numbers(answer)
 
     def link(match: re.Match[str]) -> str:
         citation = by_n.get(int(match.group(1)))
         if citation is None:
             return match.group(0)
         title = citation.heading.replace('"', "'")
-        return f'[[{citation.n}]]({citation_href(citation)} "{escape_markdown(title)}")'
+        return f'[[{numbers[citation.n]}]]({citation_href(citation)} "{escape_markdown(title)}")'
 
     return _ESCAPED_MARKER.sub(link, escape_markdown(answer.answer))
 
@@ -64,10 +75,12 @@ def sources_title(answer: Answer) -> str:
     return f"{label} ({len(answer.citations)})"
 
 
-def sources_markdown(citations: Iterable[Citation]) -> str:
-    """One entry per cited passage: number, linked title, language, original link, the passage."""
+def sources_markdown(citations: Iterable[Citation], numbers: Mapping[int, int] | None = None) -> str:
+    """One entry per cited passage: number, linked title, language, original link, the passage;
+    in the order of `numbers` (from `display_numbers`) and numbered by it when given."""
+    numbers = numbers or {}
     blocks = []
-    for c in citations:
+    for c in sorted(citations, key=lambda c: numbers.get(c.n, c.n)):
         passage = (
             c.passage if len(c.passage) <= PASSAGE_PREVIEW_CHARS else c.passage[:PASSAGE_PREVIEW_CHARS] + "…"
         )
@@ -75,7 +88,7 @@ def sources_markdown(citations: Iterable[Citation]) -> str:
         # The sentence the answer was written from comes first, in bold; then the passage.
         quote = f"> **{escape_markdown(' '.join(c.quote.sentence.split()))}**\n>\n" if c.quote else ""
         blocks.append(
-            f"**[{c.n}]** [{escape_markdown(c.heading)}]({citation_href(c)}) · {c.language}{original}\n\n"
+            f"**[{numbers.get(c.n, c.n)}]** [{escape_markdown(c.heading)}]({citation_href(c)}) · {c.language}{original}\n\n"
             f"{quote}> {escape_markdown(' '.join(passage.split()))}"
         )
     return "\n\n".join(blocks)

@@ -20,6 +20,7 @@ from assistant.conversations import ConversationNotFound, ConversationStore, Con
 from assistant.language import LANGUAGES
 from assistant.rendering import (
     closest_markdown,
+    display_numbers,
     escape_markdown,
     linked_answer,
     sources_markdown,
@@ -67,7 +68,11 @@ def answer_messages(answer: Answer) -> list[gr.ChatMessage]:
             "log": f"{answered_by(answer)} · {seconds:.1f} s",
         }
         shown.append(
-            gr.ChatMessage(role="assistant", content=sources_markdown(answer.citations), metadata=metadata)
+            gr.ChatMessage(
+                role="assistant",
+                content=sources_markdown(answer.citations, display_numbers(answer)),
+                metadata=metadata,
+            )
         )
     return shown
 

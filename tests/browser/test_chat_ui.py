@@ -120,6 +120,18 @@ def test_the_picker_shows_the_model_and_top_k_changes_retrieval(extractive_app, 
     screenshot(page, "settings")
 
 
+def test_citation_numbers_in_the_answer_are_the_numbers_of_the_sources_list(extractive_app, recording_page):
+    chat = ChatPage(recording_page.page, extractive_app.url).open()
+    chat.ask("Combien de pays observateurs compte l'OIM et combien d'États membres ?")
+    block = chat.wait_for_sources()
+    chat.open_sources()
+    listed = [int(n) for n in re.findall(r"\[(\d+)\]", block.inner_text())]
+    answer = chat.turn().locator(".message").first.inner_text()
+    cited = [int(n) for n in re.findall(r"\[(\d+)\]", answer)]
+    assert cited and cited[0] == 1, "the first citation in the answer is [1]"
+    assert sorted(set(cited)) == sorted(set(listed)) == list(range(1, len(set(listed)) + 1))
+
+
 def test_the_clear_button_empties_the_chat(extractive_app, recording_page):
     page = recording_page.page
     chat = ChatPage(page, extractive_app.url).open()

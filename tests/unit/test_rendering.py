@@ -8,6 +8,7 @@ from assistant.answer import Answer, Citation, Passage, Quote
 from assistant.rendering import (
     ERROR_PREFIX,
     closest_markdown,
+    display_numbers,
     error_markdown,
     escape_markdown,
     history_for_chain,
@@ -147,3 +148,17 @@ def test_a_refusal_shows_the_closest_sentence_escaped_with_a_link_to_it():
     assert "/articles/001_x?start=100&end=141&quote_start=100&quote_end=141#passage" in shown
     assert closest_markdown(answer("x", [])) == ""
     assert quotes_markdown([refused.closest]).startswith("> There are four million migrants")
+
+
+def test_citations_are_numbered_in_the_order_the_answer_cites_them_as_the_sources_list_is():
+    first, second = citation(3, "IOM has 175 member states."), citation(1, "IOM came to Viet Nam in 1988.")
+    shown = answer("IOM has 175 member states [3] and came in 1988 [1].", [second, first])
+    numbers = display_numbers(shown)
+    assert numbers == {3: 1, 1: 2}
+    linked = linked_answer(shown)
+    assert linked.index("[[1]]") < linked.index("[[2]]")
+    assert "004_x?start=10" in linked.split("[[1]]")[1].split(")")[0]
+    block = sources_markdown(shown.citations, numbers)
+    assert block.index("**[1]**") < block.index("**[2]**")
+    assert block.index("175 member states") < block.index("1988"), "[1] in the list is [1] in the text"
+    assert "[3]" not in linked and "[3]" not in block
