@@ -106,7 +106,8 @@ class AnswerChain:
             return
 
         standalone = question
-        if history and needs_history(question):  # most turns stand on their own: no model pass
+        # Most turns stand on their own: no model pass for them.
+        if history and (self.settings.condense == "always" or needs_history(question)):
             yield Event("status", "condensing the follow-up question")
             standalone = self._condense(question, history)
             timings["condense"] = _ms(started)

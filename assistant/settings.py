@@ -130,6 +130,11 @@ class Settings(BaseSettings):
         "of 58, and 3 wrong answers become refusals; `every` costs 1.8 s and answers 1 more of "
         "the 19 unanswerable questions (docs/benchmarks.md).",
     )
+    condense: Literal["needed", "always"] = Field(
+        "needed",
+        description="Rewrite a follow-up into a standalone question with the model `needed` (only "
+        "when it points back at the conversation: a pronoun, an ellipsis) or `always`.",
+    )
     best_passage_last: bool = Field(
         True,
         description="Order passages so the best is nearest the question (small models read the end best).",
