@@ -106,8 +106,10 @@ class AnswerChain:
             return
 
         standalone = question
-        # Most turns stand on their own: no model pass for them.
-        if history and (self.settings.condense == "always" or needs_history(question)):
+        # Most turns stand on their own: no model pass for them (without a model, joining the
+        # previous question costs nothing and helps retrieval, so it is always done).
+        rewrite = self.llm is None or self.settings.condense == "always" or needs_history(question)
+        if history and rewrite:
             yield Event("status", "condensing the follow-up question")
             standalone = self._condense(question, history)
             timings["condense"] = _ms(started)

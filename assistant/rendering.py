@@ -22,11 +22,14 @@ PASSAGE_PREVIEW_CHARS = 400
 ERROR_PREFIX = "**Could not answer.**"
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~=])")
 _ESCAPED_MARKER = re.compile(r"\\\[(\d+)\\\]")
-_LINKED_MARKER = re.compile(r'\[\[(\d+)\]\]\([^\s)]*(?: "[^"]*")?\)')  # the title may hold ")"
+# The link's `&n=` is the passage's own number, shown renumbered (`display_numbers`).
+_LINKED_MARKER = re.compile(r'\[\[(\d+)\]\]\(([^\s)]*)(?: "[^"]*")?\)')  # the title may hold ")"
 # What `linked_answer` writes for a citation, read back by `cited_passages`.
 _CITATION_LINK = re.compile(
-    r'\[\[(\d+)\]\]\(/articles/([^?\s]+)\?start=(\d+)&end=(\d+)(?:&quote_start=\d+&quote_end=\d+)?#passage "([^"]*)"\)'
+    r"\[\[(\d+)\]\]\(/articles/([^?\s]+)\?start=(\d+)&end=(\d+)(?:&quote_start=\d+&quote_end=\d+)?"
+    r'(?:&n=(\d+))?#passage "([^"]*)"\)'
 )
+_PASSAGE_NUMBER = re.compile(r"&n=(\d+)#")
 _BACKSLASH_ESCAPE = re.compile(r"\\(.)")
 
 
@@ -55,7 +58,8 @@ def linked_answer(answer: Answer) -> str:
         if citation is None:
             return match.group(0)
         title = citation.heading.replace('"', "'")
-        return f'[[{numbers[citation.n]}]]({citation_href(citation)} "{escape_markdown(title)}")'
+        href = citation_href(citation).replace("#passage", f"&n={citation.n}#passage")
+        return f'[[{numbers[citation.n]}]]({href} "{escape_markdown(title)}")'
 
     return _ESCAPED_MARKER.sub(link, escape_markdown(answer.answer))
 
@@ -124,14 +128,20 @@ def message_text(content: Any) -> str:
 def cited_passages(markdown: str) -> list[dict[str, Any]]:
     """The citations of a `linked_answer`, read back from its links (once each, in order)."""
     return [
-        {"n": int(n), "source": source, "start": int(start), "end": int(end), "title": title}
-        for n, source, start, end, title in dict.fromkeys(_CITATION_LINK.findall(markdown))
+        {"n": int(rank or n), "source": source, "start": int(start), "end": int(end), "title": title}
+        for n, source, start, end, rank, title in dict.fromkeys(_CITATION_LINK.findall(markdown))
     ]
 
 
 def plain_answer(markdown: str) -> str:
-    """Chat Markdown back to the answer as the model wrote it: links become `[n]` again."""
-    text = _LINKED_MARKER.sub(r"[\1]", markdown)
+    """Chat Markdown back to the answer as the chain gave it: links become `[n]` again, each with
+    its passage's own number (the one `Answer.answer` holds, not the one shown)."""
+
+    def marker(match: re.Match[str]) -> str:
+        rank = _PASSAGE_NUMBER.search(match.group(2))
+        return f"[{rank.group(1) if rank else match.group(1)}]"
+
+    text = _LINKED_MARKER.sub(marker, markdown)
     return html.unescape(_BACKSLASH_ESCAPE.sub(r"\1", text))
 
 

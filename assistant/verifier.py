@@ -69,10 +69,8 @@ def judge(question: str, reply: str, passages: Sequence[Passage], language: str)
     whose claims are not all in the passage it cites, still points at passages on the topic: the
     best sentences are quoted instead of it."""
 
-    def fired(reason: str, report: GuardReport | None = None) -> GuardReport:
-        report = report or GuardReport(checked=True, fired=True)
-        report.reason, report.draft = reason, reply
-        return report
+    def fired(reason: str) -> GuardReport:
+        return GuardReport(checked=True, fired=True, reason=reason, draft=reply)
 
     if not reply.strip() or DECLINES.search(reply):
         return Verdict("refuse")

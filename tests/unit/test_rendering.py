@@ -7,6 +7,7 @@ import re
 from assistant.answer import Answer, Citation, Passage, Quote
 from assistant.rendering import (
     ERROR_PREFIX,
+    cited_passages,
     closest_markdown,
     display_numbers,
     error_markdown,
@@ -58,7 +59,7 @@ def test_escaped_text_has_no_live_markup():
 
 def test_only_valid_citations_become_links_to_the_passage():
     shown = linked_answer(answer("IOM has 175 member states [1], see also [7].", [citation()]))
-    assert re.search(r"\[\[1\]\]\(/articles/004_x\?start=10&end=60#passage ", shown)
+    assert re.search(r"\[\[1\]\]\(/articles/004_x\?start=10&end=60&n=1#passage ", shown)
     assert "[[7]]" not in shown and "\\[7\\]" in shown
 
 
@@ -162,3 +163,5 @@ def test_citations_are_numbered_in_the_order_the_answer_cites_them_as_the_source
     assert block.index("**[1]**") < block.index("**[2]**")
     assert block.index("175 member states") < block.index("1988"), "[1] in the list is [1] in the text"
     assert "[3]" not in linked and "[3]" not in block
+    assert plain_answer(linked) == shown.answer, "feedback and history find the turn by its text"
+    assert [c["n"] for c in cited_passages(linked)] == [3, 1], "recorded by passage, not by display"
