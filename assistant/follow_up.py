@@ -1,10 +1,11 @@
 """Does a question need the conversation to be understood? Decided without the model.
 
-Most turns of a conversation stand on their own; rewriting each with the model costs 3-5 s and
-gives the same question back. Only a question that points back — a pronoun or demonstrative
-with nothing in the question to point at ("who funded it?", "et lui ?", "ông ấy là ai?"), or an
-ellipsis ("and in 2015?", "còn năm 2015 thì sao?") — is rewritten. When unsure, rewrite: a
-needless rewrite costs seconds, a missed one answers the wrong question.
+Most turns of a conversation stand on their own, and rewriting each with the model costs a model
+pass that gives the same question back. Only a question that points back — a pronoun or
+demonstrative with nothing in the question to point at ("who funded it?", "et lui ?", "ông ấy là
+ai?"), an ellipsis ("and in 2015?", "còn năm 2015 thì sao?"), or a bare "the X" ("what is the
+deadline?") — is rewritten. When unsure, rewrite: a needless rewrite costs seconds, a missed one
+answers the wrong question.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ _POSSESSIVES = {
 # Openings that continue the previous question instead of asking a new one.
 _CONTINUES = re.compile(
     r"^(and|also|what about|how about|what else|who else|same|et|aussi|et pour|et en|et à|"
-    r"qu'en est-il|còn|thế còn|vậy còn|vậy|thế)\b|\b(thì sao|else|too|aussi|nữa)\W*$",
+    r"qu'en est-il|còn|thế còn|vậy còn|vậy|thế(?! nào))\b|\b(thì sao|else|too|aussi|nữa)\W*$",
     re.IGNORECASE,
 )
 # "that" is a pronoun after these words ("about that", "did that"), a conjunction elsewhere.
@@ -48,35 +49,69 @@ _QUESTION_WORD_LIST = (
 )
 _QUESTION_WORDS = set(_QUESTION_WORD_LIST.split())
 SHORT_WORDS = 3
+_ARTICLES = {"the", "le", "la", "les", "l"}
+# Words after which a pronoun or demonstrative points inside the question or at nothing:
+# "those who work abroad", "cette année", "is it possible", "il faut", "tiếng Anh", "cô dâu".
+_RELATIVES = {"who", "whose", "that", "qui", "que", "qu", "dont"}
+_TIME_NOUNS = {"year", "week", "month", "année", "an", "semaine", "mois"}
+_IMPERSONAL = {"take", "takes", "cost", "costs", "possible", "necessary", "true", "required", "legal"}
+_NOT_HONORIFIC_AFTER = {"tiếng", "nước", "người"}
+_FRENCH_VERBS = {"a", "ont", "avait", "avaient", "est", "sont", "ai", "as", "été"}
 
 
 def needs_history(question: str) -> bool:
     """True when `question` points back at the conversation (see the module docstring)."""
     text = question.strip()
     words = re.findall(r"[^\W\d_]+", text)  # "qu'a-t-elle" is four words here
-    lowered = [w.lower() for w in words]
     if _CONTINUES.search(text.rstrip("?？ ").strip()) or _THAT.search(text.lower()):
         return True
     if len(words) <= SHORT_WORDS and not _named(words):
         return True  # "Why?", "In 2015?", "Pourquoi ?", "Khi nào?"
-    for i, word in enumerate(lowered):
-        inverted = _inverted(text, words[i]) and _before_it(words[:i])  # "l'OIM est-elle"
-        if any(word in pointers for pointers in _WORDS.values()) and not inverted:
-            return True
-        if word == "ce" and i + 1 < len(lowered) and lowered[i + 1] not in ("que", "qui", "qu"):
-            return True  # "ce séminaire", not "ce que"
-        if word in _HONORIFICS and not (i + 1 < len(words) and words[i + 1][:1].isupper()):
-            return True
-        if any(word in owners for owners in _OWNERS.values()) and not _before_it(words[:i]):
-            return True
-        if word in _NEUTERS and len(_content(words[:i])) < INSIDE_AFTER_WORDS:
-            return True
+    lowered = [w.lower() for w in words]
+    content = _content(words)
+    if len(content) == 1 and not _named(words) and _ARTICLES & set(lowered):
+        return True  # "What is the deadline?", "Quelles sont les conditions ?"
+    return any(_points_back(text, words, lowered, i) for i in range(len(words)))
+
+
+def _points_back(text: str, words: list[str], lowered: list[str], i: int) -> bool:
+    """Whether the word at `i` stands for something said before."""
+    word = lowered[i]
+    after = lowered[i + 1] if i + 1 < len(lowered) else ""
+    last = i == len(lowered) - 1
+    if any(word in pointers for pointers in _WORDS.values()):
+        if _inverted(text, words[i]) and _before_it(words[:i]):  # "l'OIM est-elle"
+            return False
+        if after in _RELATIVES or after in _TIME_NOUNS:  # "those who", "cette année"
+            return False
+        return not (
+            word == "il" and (after in ("faut", "y") or lowered[max(0, i - 3) : i] == ["y", "a", "t"])
+        )
+    if word == "ce":
+        return after not in _RELATIVES  # "ce séminaire", not "ce que"
+    if word in ("her", "there") and last:  # "When did IOM hire her?", "How many work there?"
+        return True
+    if word in _HONORIFICS:
+        named = after[:1] != "" and words[i + 1][:1].isupper()
+        return not (
+            named
+            or (i and words[i][:1].isupper())
+            or (i and lowered[i - 1] in _NOT_HONORIFIC_AFTER)
+            or (word == "cô" and after == "dâu")
+        )
+    if any(word in owners for owners in _OWNERS.values()):
+        return not _before_it(words[:i])
+    if word in _NEUTERS:
+        return after not in _IMPERSONAL and len(_content(words[:i])) < INSIDE_AFTER_WORDS
+    if word in ("l", "y") and after in _FRENCH_VERBS:  # "Qui l'a fondée ?", "Qui y a participé ?"
+        return not (word == "y" and (lowered[i + 2 : i + 4] == ["t", "il"] or lowered[i - 1 : i] == ["il"]))
     return False
 
 
 def _named(words: list[str]) -> bool:
     """A name or acronym after the first word ("What is IOM?", "Qui est Kendra Rinas ?")."""
-    return any(w[:1].isupper() for w in words[1:]) or any(w.isupper() and len(w) > 1 for w in words)
+    names = [w for w in words if w != "I"]  # "Can I apply?" names nothing
+    return any(w[:1].isupper() for w in names[1:]) or any(w.isupper() and len(w) > 1 for w in names)
 
 
 def _content(words: list[str]) -> list[str]:
