@@ -392,7 +392,7 @@ def format_eval(result: dict) -> str:
     scopes = [("overall", result["overall"]), *result["by_language"].items()]
     for name, summary in scopes:
         latency, first = summary["latency_ms"], summary["first_token_ms"]
-        values = [f"{summary[c]:.2f}" for c in columns] + [
+        values = ["–" if summary[c] is None else f"{summary[c]:.2f}" for c in columns] + [
             f"{latency['p50'] / 1000:.1f}",
             f"{latency['p95'] / 1000:.1f}",
             f"{first['p50'] / 1000:.1f}" if first else "-",

@@ -207,14 +207,15 @@ class AnswerReport:
             return round(len(part) / len(whole), 4) if whole else 0.0
 
         shown = [r for r in rows if not r.refused]  # quote blocks and non-answers count as shown
+        accuracy = rate([r for r in answerable if r.correct], answerable)
         return {
             "n": len(rows),
             **{k: v for k, v in retrieval.as_dict().items() if k != "n"},
-            "answer_accuracy": rate([r for r in answerable if r.correct], answerable),
-            # What a user risks in trusting a reply shown as an answer, and what share of the
-            # answerable questions gets a right one (the same count as `answer_accuracy`).
-            "risk": rate([r for r in shown if not r.correct], shown),
-            "coverage": rate([r for r in answerable if r.correct], answerable),
+            "answer_accuracy": accuracy,
+            # What a user risks in trusting a reply shown as an answer (none shown: no risk to
+            # speak of), and what share of the answerable questions gets a right one.
+            "risk": rate([r for r in shown if not r.correct], shown) if shown else None,
+            "coverage": accuracy,
             "refusal_rate_unanswerable": rate([r for r in unanswerable if r.refused], unanswerable),
             "false_refusal_rate": rate([r for r in answerable if r.refused], answerable),
             "guard_rate": rate([r for r in checked if r.guard_fired], checked),

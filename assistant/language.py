@@ -82,6 +82,8 @@ _CUES: dict[str, frozenset[str]] = {
         "việc này đó mấy sao thế chào xin cảm ơn vâng dạ"
     ),
 }
+# Every language's cue words: question and function words, not what a question is about.
+CUE_WORDS: frozenset[str] = frozenset().union(*_CUES.values())
 # What people type when there is nothing to look up: greetings, thanks, acknowledgements.
 _SMALL_TALK = _set(
     "hi hello hey thanks thank you ok okay yes no bye cool great nice good thx "
