@@ -3,6 +3,12 @@ OpenAI-compatible server through `ChatOpenAI`, on the same questions; and retrie
 embedded Chroma vs a Chroma server, on the evaluation questions. All in one run.
 
     python bench/answer_latency.py [--questions 6]
+    python bench/answer_latency.py --conversations
+
+`--conversations` times five-turn conversations in the three languages instead, standalone and
+dependent turns mixed, a follow-up rewritten only when it points back (`ASSISTANT_CONDENSE=needed`)
+against every follow-up rewritten (`always`, the design before), in one run; it writes
+bench/results/conversation_latency-<time>.json.
 
 On held-out questions (none in tests/eval/): time to the first evidence shown (the sentences the
 model reads), to the first token, and to the whole answer.
@@ -86,6 +92,106 @@ def answer_timings(base: Settings, questions: list[str]) -> dict[str, Any]:
     }
 
 
+# Five turns each; True marks a turn that needs the conversation to be understood.
+CONVERSATIONS = [
+    [
+        ("Who is the IOM Chief of Mission in Viet Nam?", False),
+        ("When did she start her term?", True),
+        ("How many member states does IOM have?", False),
+        ("And observer states?", True),
+        ("Which law on Vietnamese workers going abroad was amended in 2020?", False),
+    ],
+    [
+        ("Qui a présidé la conférence du 18 décembre à Hanoï ?", False),
+        ("Quel était son thème ?", True),
+        ("Combien de pays observateurs compte l'OIM ?", False),
+        ("Depuis quand l'OIM est-elle présente au Viet Nam ?", False),
+        ("Et son bureau à Hô Chi Minh-Ville ?", True),
+    ],
+    [
+        ("Ai là Trưởng đại diện IOM Việt Nam?", False),
+        ("Bà ấy đã nói gì về lừa đảo lao động?", True),
+        ("IOM có bao nhiêu quốc gia thành viên?", False),
+        ("Luật Người lao động Việt Nam đi làm việc ở nước ngoài được sửa đổi năm nào?", False),
+        ("Còn năm 2015 thì sao?", True),
+    ],
+]
+
+
+def conversation_timings(base: Settings) -> dict[str, Any]:
+    """Each conversation asked turn by turn with its history; per turn, whether it was rewritten
+    and its times, as the chain reports them."""
+    chain = build_chain(base)
+    chain.warm_up()
+    chain.invoke("warm-up: how many member states does IOM have?")
+    turns = []
+    for conversation in CONVERSATIONS:
+        history: list[tuple[str, str]] = []
+        for number, (question, dependent) in enumerate(conversation, start=1):
+            answer = chain.invoke(question, history)
+            history += [("user", question), ("assistant", answer.answer)]
+            turns.append(
+                {
+                    "turn": number,
+                    "question": question,
+                    "dependent": dependent,
+                    "condensed": "condense" in answer.timings_ms,
+                    "standalone_question": answer.standalone_question,
+                    "total_s": round(answer.timings_ms["total"] / 1000, 2),
+                    "first_token_s": round(answer.timings_ms.get("first_token", 0) / 1000, 2) or None,
+                }
+            )
+            print(f"{base.condense:7} {number} {turns[-1]['total_s']:5.1f} s  {question}", flush=True)
+
+    def summary(part: list[dict[str, Any]]) -> dict[str, Any]:
+        totals = [t["total_s"] for t in part]
+        firsts = [t["first_token_s"] for t in part if t["first_token_s"]]
+        return {
+            "n": len(part),
+            "total_p50_s": round(statistics.median(totals), 2),
+            "total_p95_s": round(percentile(totals, 95), 2),
+            "first_token_p50_s": round(statistics.median(firsts), 2) if firsts else None,
+        }
+
+    follow_ups = [t for t in turns if t["turn"] > 1]
+    return {
+        "first_questions": summary([t for t in turns if t["turn"] == 1]),
+        "follow_ups": summary(follow_ups),
+        "standalone_condensed": sum(t["condensed"] for t in follow_ups if not t["dependent"]),
+        "standalone": sum(not t["dependent"] for t in follow_ups),
+        "dependent_left": sum(not t["condensed"] for t in follow_ups if t["dependent"]),
+        "dependent": sum(t["dependent"] for t in follow_ups),
+        "turns": turns,
+    }
+
+
+def conversations_main() -> int:
+    model = ensure_packaged_model(ROOT / "data" / "models")
+    work = Path(tempfile.mkdtemp(prefix="bench-conversations-"))
+    embedded = settings(work / "embedded", generator="local", model_path=model)
+    build_index(embedded, threads=2)
+    results = {
+        design: conversation_timings(embedded.model_copy(update={"condense": design}))
+        for design in ("always", "needed")
+    }
+    print(
+        f"{'condense':10}{'first q. p50':>13}{'follow-up p50':>15}{'p95':>8}{'first token p50':>17}"
+        f"{'standalone rewritten':>22}{'dependent left':>16}"
+    )
+    for design, r in results.items():
+        first, follow = r["first_questions"], r["follow_ups"]
+        print(
+            f"{design:10}{first['total_p50_s']:>11} s{follow['total_p50_s']:>13} s{follow['total_p95_s']:>6} s"
+            f"{follow['first_token_p50_s']!s:>15} s{r['standalone_condensed']:>14} of {r['standalone']}"
+            f"{r['dependent_left']:>10} of {r['dependent']}"
+        )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"conversation_latency-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out.write_text(json.dumps({**results, "machine": describe_machine()}, indent=2, ensure_ascii=False))
+    print(f"wrote {out.relative_to(ROOT)}")
+    return 0
+
+
 def retrieval_ms(base: Settings, questions: list[str]) -> dict[str, float]:
     retriever = make_retriever(base)
     retriever.search(questions[0], 4)
@@ -107,7 +213,10 @@ def main() -> int:
     parser.add_argument(
         "--questions", type=int, default=0, help="eval questions spread over the languages instead"
     )
+    parser.add_argument("--conversations", action="store_true", help="time five-turn conversations instead")
     args = parser.parse_args()
+    if args.conversations:
+        return conversations_main()
     chosen = HELD_OUT
     if args.questions:
         items = [q for q in load_questions() if q.answerable]

@@ -38,7 +38,7 @@ BLOCK = re.compile(
 def latest(name: str) -> Path:
     found = sorted(RESULTS.glob(f"{name}-*.json"), key=lambda p: re.sub(r"\D", "", p.stem))
     if not found:
-        raise SystemExit(f"no bench/results/{name}-*.json: run bench/{name}.py first")
+        raise SystemExit(f"no bench/results/{name}-*.json: run the bench that writes it first")
     return found[-1]
 
 
@@ -177,6 +177,36 @@ def render_answer_latency(data: dict[str, Any]) -> str:
         ],
     )
     return f"{answers}\n\n{retrieval}"
+
+
+def render_conversation_latency(data: dict[str, Any]) -> str:
+    designs = [name for name in ("always", "needed") if name in data]
+    table = rows(
+        [
+            "follow-ups rewritten",
+            "first question p50",
+            "follow-up p50",
+            "follow-up p95",
+            "follow-up first token p50",
+            "standalone rewritten",
+            "dependent not rewritten",
+        ],
+        [
+            [
+                f"`{name}`",
+                seconds(data[name]["first_questions"]["total_p50_s"]),
+                seconds(data[name]["follow_ups"]["total_p50_s"]),
+                seconds(data[name]["follow_ups"]["total_p95_s"]),
+                seconds(data[name]["follow_ups"]["first_token_p50_s"]),
+                f"{data[name]['standalone_condensed']} of {data[name]['standalone']}",
+                f"{data[name]['dependent_left']} of {data[name]['dependent']}",
+            ]
+            for name in designs
+        ],
+    )
+    turns = data[designs[0]]["turns"]
+    conversations = sum(t["turn"] == 1 for t in turns)
+    return f"{len(turns)} turns in {conversations} conversations, each design in the same run:\n\n{table}"
 
 
 def render_eval(data: dict[str, Any]) -> str:
@@ -455,10 +485,28 @@ def render_pdf_readers(data: dict[str, Any]) -> str:
     return f"{data['pages']} printed pages, {data['evidence']} evidence quotes:\n\n{table}"
 
 
+def render_verifier(data: dict[str, Any]) -> str:
+    names = list(data["sets"])
+    head = ["rule (refuse when)", *(f"{name}: risk / coverage (shown)" for name in names)]
+    rules = list(dict.fromkeys(rule["rule"] for found in data["sets"].values() for rule in found["rules"]))
+
+    def cell(name: str, rule: str) -> str:
+        found = next((r for r in data["sets"][name]["rules"] if r["rule"] == rule), None)
+        return f"{found['risk']:.2f} / {found['coverage']:.2f} ({found['shown']})" if found else "–"
+
+    table = rows(head, [[rule, *(cell(name, rule) for name in names)] for rule in rules])
+    sizes = ", ".join(
+        f"{name}: {found['questions']} questions, a judgement {seconds(found['judge_seconds_p50'])} at p50"
+        for name, found in data["sets"].items()
+    )
+    return f"{sizes}.\n\n{table}"
+
+
 RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "load": ("load", render_load),
     "model_switch": ("model_switch", render_model_switch),
     "answer_latency": ("answer_latency", render_answer_latency),
+    "conversation_latency": ("conversation_latency", render_conversation_latency),
     "eval": ("eval-local-final", render_eval),
     "scale": ("scale", render_scale),
     "first_run": ("first_run", render_first_run),
@@ -466,6 +514,7 @@ RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "score_drift": ("score_drift", render_score_drift),
     "handbook_answers": ("handbook_answers", render_handbook_answers),
     "pdf_readers": ("pdf_readers", render_pdf_readers),
+    "verifier": ("verifier", render_verifier),
 }
 
 
