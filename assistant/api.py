@@ -6,13 +6,15 @@ One process, one `ModelChains`: the UI and the HTTP routes share its chains, ind
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import gradio as gr
-from fastapi import Depends, FastAPI, Query
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.routing import Mount
 
 from assistant.articles import load_article, render_article, render_missing
-from assistant.auth import Authorizer
+from assistant.auth import Authorizer, remember_visitor
 from assistant.conversations import ConversationStore
 from assistant.llm import describe_generator
 from assistant.openai_api import create_router
@@ -28,6 +30,16 @@ def create_app(settings: Settings, models: ModelChains | None = None) -> FastAPI
     authorize = Authorizer(settings)
     app = FastAPI(title="Articles assistant", description="Cited answers about a collection of articles.")
     app.include_router(create_router(models, store), dependencies=[Depends(authorize)])
+
+    if settings.credentials is None:
+
+        @app.middleware("http")
+        async def visitor_cookie(
+            request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
+            response = await call_next(request)
+            remember_visitor(request, response)
+            return response
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -2,7 +2,11 @@
 for the chat, and the same credentials for the app's own routes — HTTP basic, a bearer token (what
 OpenAI clients send as their API key: the password, or `user:password`), or the session cookie
 Gradio's login set in the browser. The user it finds is kept in `request.state.user` ("" when
-the app is open), so conversations are kept per user."""
+the app is open), so conversations are kept per user.
+
+Without sign-in, each browser still gets its own anonymous identity, a random cookie: it sees
+only the conversations it saved, as it would in any chat product.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import binascii
 import secrets
 from typing import Any
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Response
 
 from assistant.settings import Settings
 
@@ -61,3 +65,22 @@ class Authorizer:
             if (full or bare) and found is None:
                 found = user
         return found
+
+
+VISITOR_COOKIE = "assistant_visitor"
+VISITOR_PREFIX = "visitor:"
+_VISITOR_SECONDS = 400 * 24 * 3600  # the longest lifetime browsers keep a cookie for
+
+
+def visitor_of(cookies: dict[str, str]) -> str:
+    """The anonymous identity a browser's cookie gives ("" without one: an API client, the CLI)."""
+    token = cookies.get(VISITOR_COOKIE, "")
+    return f"{VISITOR_PREFIX}{token}" if token.isalnum() and 16 <= len(token) <= 64 else ""
+
+
+def remember_visitor(request: Request, response: Response) -> None:
+    """Give a browser that has no identity cookie one (random, unguessable, not readable by scripts)."""
+    if not visitor_of(dict(request.cookies)):
+        response.set_cookie(
+            VISITOR_COOKIE, secrets.token_hex(16), max_age=_VISITOR_SECONDS, httponly=True, samesite="lax"
+        )

@@ -16,6 +16,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.answer import Answer
+from assistant.auth import visitor_of
 from assistant.conversations import ConversationNotFound, ConversationStore, ConversationStoreError
 from assistant.language import LANGUAGES
 from assistant.rendering import (
@@ -35,8 +36,11 @@ SIDEBAR_CONVERSATIONS = 100
 
 
 def user_of(request: gr.Request | None) -> str:
-    """The signed-in user ("" when the app has no ASSISTANT_AUTH)."""
-    return str(getattr(request, "username", None) or "")
+    """The signed-in user; without ASSISTANT_AUTH, the browser's anonymous identity."""
+    signed_in = getattr(request, "username", None)
+    if signed_in:
+        return str(signed_in)
+    return visitor_of(dict(getattr(request, "cookies", None) or {})) if request is not None else ""
 
 
 def notice(title: str, text: str = "", pending: bool = False) -> gr.ChatMessage:

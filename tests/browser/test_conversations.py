@@ -107,3 +107,27 @@ def test_two_signed_in_users_see_only_their_own_conversations(shared_index_setti
             page.locator("#conversations").get_by_text(own).wait_for()
             assert page.locator("#conversations").get_by_text(other).count() == 0
             page.context.close()
+
+
+def test_two_browsers_without_sign_in_see_only_their_own_conversations(
+    shared_index_settings, browser, tmp_path: Path
+):
+    with serving(ui_server(shared_index_settings, tmp_path, ASSISTANT_GENERATOR="extractive")) as app:
+        pages = []
+        for question in QUESTIONS:
+            context = browser.new_context(viewport={"width": 1200, "height": 900})
+            page = context.new_page()
+            chat = ChatPage(page, app.url).open()
+            chat.ask(question)
+            chat.wait_for_sources()
+            page.locator("#conversations").get_by_text(question).wait_for()
+            pages.append((page, question))
+        for page, own in pages:
+            page.reload()
+            page.locator("#question textarea").wait_for()
+            page.locator("#conversations").get_by_text(own).wait_for()
+            other = next(q for _, q in pages if q != own)
+            assert page.locator("#conversations").get_by_text(other).count() == 0
+            cookies = {c["name"]: c for c in page.context.cookies()}
+            assert cookies["assistant_visitor"]["httpOnly"], "scripts in the page cannot read the identity"
+            page.context.close()
