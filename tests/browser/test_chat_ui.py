@@ -163,7 +163,10 @@ def test_thumbs_up_is_stored_with_question_answer_and_sources(
     store = ConversationStore(indexed_settings.conversations_file)
     for _ in range(50):  # written just after the line above
         turns = [
-            t for c in store.list(None) for t in store.turns(c.id, None) if t.answer.question == QUESTIONS["vi"]
+            t
+            for c in store.list(None)
+            for t in store.turns(c.id, None)
+            if t.answer.question == QUESTIONS["vi"]
         ]
         if turns and turns[0].feedback == 1:
             break
