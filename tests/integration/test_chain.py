@@ -97,15 +97,6 @@ def test_a_follow_up_is_condensed_with_the_conversation(chain):
     assert alone.standalone_question == alone.question
 
 
-def test_a_follow_up_that_stands_on_its_own_is_not_rewritten(chain):
-    first = "Who co-chaired the Hanoi conference reviewing the Global Compact for Migration?"
-    history = [("user", first), ("assistant", chain.invoke(first).answer)]
-    question = "How many member states does IOM have?"
-    answer = chain.invoke(question, history)
-    assert answer.standalone_question == question
-    assert "condense" not in answer.timings_ms
-
-
 @pytest.mark.parametrize("question", ["", "   \n\t "])
 def test_an_empty_question_is_refused_with_a_reason(chain, question):
     with pytest.raises(QuestionError, match="empty"):

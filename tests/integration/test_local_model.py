@@ -114,6 +114,15 @@ def test_a_follow_up_is_rewritten_by_the_model(local_chain):
     assert list(local_chain.llm.load()._input_ids[:300]) == cached and len(cached) == 300
 
 
+def test_a_follow_up_that_stands_on_its_own_is_not_rewritten(local_chain):
+    first = "Who co-chaired the Hanoi conference on the Global Compact for Migration?"
+    history = [("user", first), ("assistant", local_chain.invoke(first).answer)]
+    question = "How many member states does IOM have?"
+    answer = local_chain.invoke(question, history)
+    assert answer.standalone_question == question
+    assert "condense" not in answer.timings_ms, "no model pass for a question that stands alone"
+
+
 # The questions a new user asked (issue 17's table), each with what a right answer must state; an
 # empty tuple: the articles do not say, so only a refusal is honest.
 ASKED = [
