@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from assistant.language import CUE_WORDS
+
 # Pronouns that stand for something said before, whatever else the question holds.
 _POINTERS = {
     "en": "they he him she this these those",
@@ -49,6 +51,12 @@ _QUESTION_WORD_LIST = (
 )
 _QUESTION_WORDS = set(_QUESTION_WORD_LIST.split())
 SHORT_WORDS = 3
+# Words that open a short follow-up without naming anything ("Really?", "Vraiment ?").
+_FILLER_LIST = (
+    "really vraiment seriously sure thật thế vậy since from with without into after before during "
+    "about under depuis avec pour dans chez sans après avant pendant sous"
+)
+_FILLERS = set(_FILLER_LIST.split())
 _ARTICLES = {"the", "le", "la", "les", "l"}
 # Words after which a pronoun or demonstrative points inside the question or at nothing:
 # "those who work abroad", "cette année", "is it possible", "il faut", "tiếng Anh", "cô dâu".
@@ -111,7 +119,13 @@ def _points_back(text: str, words: list[str], lowered: list[str], i: int) -> boo
 def _named(words: list[str]) -> bool:
     """A name or acronym after the first word ("What is IOM?", "Qui est Kendra Rinas ?")."""
     names = [w for w in words if w != "I"]  # "Can I apply?" names nothing
-    return any(w[:1].isupper() for w in names[1:]) or any(w.isupper() and len(w) > 1 for w in names)
+    # A capitalised first word is a name when it is no question word ("Pybuild là gì?").
+    first = bool(names) and names[0][:1].isupper() and len(names[0]) >= 4 and not _asking(names[0])
+    return first or any(w[:1].isupper() for w in names[1:]) or any(w.isupper() and len(w) > 1 for w in names)
+
+
+def _asking(word: str) -> bool:
+    return word.lower() in _QUESTION_WORDS or word.lower() in CUE_WORDS or word.lower() in _FILLERS
 
 
 def _content(words: list[str]) -> list[str]:
