@@ -118,6 +118,14 @@ CONVERSATIONS = [
 ]
 
 
+def write_result(name: str, results: dict[str, Any]) -> None:
+    """bench/results/<name>-<time>.json, with the machine it was measured on."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out.write_text(json.dumps({**results, "machine": describe_machine()}, indent=2, ensure_ascii=False))
+    print(f"wrote {out.relative_to(ROOT)}")
+
+
 def conversation_timings(base: Settings) -> dict[str, Any]:
     """Each conversation asked turn by turn with its history; per turn, whether it was rewritten
     and its times, as the chain reports them."""
@@ -185,10 +193,7 @@ def conversations_main() -> int:
             f"{follow['first_token_p50_s']!s:>15} s{r['standalone_condensed']:>14} of {r['standalone']}"
             f"{r['dependent_left']:>10} of {r['dependent']}"
         )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"conversation_latency-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-    out.write_text(json.dumps({**results, "machine": describe_machine()}, indent=2, ensure_ascii=False))
-    print(f"wrote {out.relative_to(ROOT)}")
+    write_result("conversation_latency", results)
     return 0
 
 
@@ -265,10 +270,7 @@ def main() -> int:
     for name in ("retrieval_embedded", "retrieval_chroma_server"):
         r = results[name]
         print(f"{name:28} p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms ({len(all_questions)} questions)")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"answer_latency-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-    out.write_text(json.dumps({**results, "machine": describe_machine()}, indent=2, ensure_ascii=False))
-    print(f"wrote {out.relative_to(ROOT)}")
+    write_result("answer_latency", results)
     return 0
 
 
