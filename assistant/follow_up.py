@@ -41,8 +41,9 @@ _CONTINUES = re.compile(
 _THAT = re.compile(r"\b(about|of|for|on|with|from|did|does|do|is|was|are|were|after|before)\s+that\b|^that\b")
 # Vietnamese honorifics are pronouns unless a name follows ("Bà Kendra Rinas", but "bà đã nói gì?").
 _HONORIFICS = {"ông", "bà", "anh", "chị", "cô"}
-_WORDS = {code: set(words.split()) for code, words in _POINTERS.items()}
-_OWNERS = {code: set(words.split()) for code, words in _POSSESSIVES.items()}
+# Only whether a word is one matters, whatever its language: one set each.
+_POINTER_WORDS = {word for words in _POINTERS.values() for word in words.split()}
+_OWNER_WORDS = {word for words in _POSSESSIVES.values() for word in words.split()}
 _QUESTION_WORD_LIST = (
     "what which who whom whose when where why how is are was were do does did the a an of "
     "quel quelle quels quelles qui que quoi quand où comment pourquoi combien est le la les "
@@ -87,7 +88,7 @@ def _points_back(text: str, words: list[str], lowered: list[str], i: int) -> boo
     word = lowered[i]
     after = lowered[i + 1] if i + 1 < len(lowered) else ""
     last = i == len(lowered) - 1
-    if any(word in pointers for pointers in _WORDS.values()):
+    if word in _POINTER_WORDS:
         if _inverted(text, words[i]) and _before_it(words[:i]):  # "l'OIM est-elle"
             return False
         if after in _RELATIVES or after in _TIME_NOUNS:  # "those who", "cette année"
@@ -107,7 +108,7 @@ def _points_back(text: str, words: list[str], lowered: list[str], i: int) -> boo
             or (i and lowered[i - 1] in _NOT_HONORIFIC_AFTER)
             or (word == "cô" and after == "dâu")
         )
-    if any(word in owners for owners in _OWNERS.values()):
+    if word in _OWNER_WORDS:
         return not _before_it(words[:i])
     if word in _NEUTERS:
         return after not in _IMPERSONAL and len(_content(words[:i])) < INSIDE_AFTER_WORDS
